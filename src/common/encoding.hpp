@@ -1,0 +1,53 @@
+#pragma once
+// Byte encodings and small crypto helpers shared by every domain: base64url, hex, SHA-256,
+// HMAC-SHA256 and constant-time comparison. One place for each.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey {
+
+using Bytes = std::vector<std::uint8_t>;
+
+inline std::span<const std::uint8_t> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+inline std::string to_string(std::span<const std::uint8_t> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// RFC 4648 section 5, no padding on output.
+std::string base64url_encode(std::span<const std::uint8_t> data);
+inline std::string base64url_encode(std::string_view s) { return base64url_encode(as_bytes(s)); }
+// Strict: rejects padding, whitespace, characters outside the alphabet and non-canonical
+// trailing bits.
+std::optional<Bytes> base64url_decode(std::string_view text);
+
+// RFC 4648 section 4 (standard alphabet, with padding).
+std::string base64_encode(std::span<const std::uint8_t> data);
+std::optional<Bytes> base64_decode(std::string_view text);
+
+std::string hex_encode(std::span<const std::uint8_t> data);
+std::optional<Bytes> hex_decode(std::string_view text);
+
+Bytes sha256(std::span<const std::uint8_t> data);
+inline Bytes sha256(std::string_view s) { return sha256(as_bytes(s)); }
+// Lower-case hex SHA-256: how opaque secrets are stored.
+std::string sha256_hex(std::string_view s);
+
+Bytes hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data);
+
+// Constant-time equality. Lengths are not secret.
+bool constant_time_equal(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);
+inline bool constant_time_equal(std::string_view a, std::string_view b) {
+  return constant_time_equal(as_bytes(a), as_bytes(b));
+}
+
+// True when s is well-formed UTF-8 (no overlongs, no surrogates, no code points past U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
+}  // namespace latchkey
