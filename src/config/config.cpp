@@ -1,0 +1,404 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <toml.hpp>
+
+extern char** environ;
+
+namespace latchkey::config {
+namespace {
+
+using Setter = std::function<std::optional<std::string>(Config&, const std::string&)>;
+using Getter = std::function<std::string(const Config&)>;
+
+struct Key {
+  std::string name;  // section.key
+  Setter set;        // returns an error message, or nullopt
+  Getter get;
+  bool secret = false;
+  bool list = false;
+};
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::optional<std::int64_t> parse_int(const std::string& v) {
+  std::int64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto t = trim(item);
+    if (!t.empty()) out.push_back(t);
+  }
+  return out;
+}
+
+std::string join_list(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+
+template <typename Section>
+Key string_key(std::string name, Section Config::*section, std::string Section::*field,
+               bool secret = false) {
+  return Key{std::move(name),
+             [=](Config& c, const std::string& v) -> std::optional<std::string> {
+               (c.*section).*field = v;
+               return std::nullopt;
+             },
+             [=](const Config& c) { return (c.*section).*field; }, secret, false};
+}
+
+template <typename Section>
+Key list_key(std::string name, Section Config::*section, std::vector<std::string> Section::*field) {
+  return Key{std::move(name),
+             [=](Config& c, const std::string& v) -> std::optional<std::string> {
+               (c.*section).*field = split_list(v);
+               return std::nullopt;
+             },
+             [=](const Config& c) { return join_list((c.*section).*field); }, false, true};
+}
+
+template <typename Section, typename Int>
+Key int_key(std::string name, Section Config::*section, Int Section::*field, std::int64_t min,
+            std::int64_t max) {
+  return Key{std::move(name),
+             [=](Config& c, const std::string& v) -> std::optional<std::string> {
+               auto n = parse_int(trim(v));
+               if (!n || *n < min || *n > max) {
+                 return "must be an integer from " + std::to_string(min) + " to " +
+                        std::to_string(max);
+               }
+               (c.*section).*field = static_cast<Int>(*n);
+               return std::nullopt;
+             },
+             [=](const Config& c) { return std::to_string((c.*section).*field); }, false, false};
+}
+
+template <typename Section>
+Key bool_key(std::string name, Section Config::*section, bool Section::*field) {
+  return Key{std::move(name),
+             [=](Config& c, const std::string& v) -> std::optional<std::string> {
+               std::string t = trim(v);
+               std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+               if (t == "true" || t == "1" || t == "yes" || t == "on") {
+                 (c.*section).*field = true;
+               } else if (t == "false" || t == "0" || t == "no" || t == "off") {
+                 (c.*section).*field = false;
+               } else {
+                 return std::string("must be true or false");
+               }
+               return std::nullopt;
+             },
+             [=](const Config& c) { return std::string((c.*section).*field ? "true" : "false"); },
+             false, false};
+}
+
+template <typename Section>
+Key duration_key(std::string name, Section Config::*section, std::chrono::seconds Section::*field,
+                 std::int64_t min_s, std::int64_t max_s) {
+  return Key{std::move(name),
+             [=](Config& c, const std::string& v) -> std::optional<std::string> {
+               auto d = parse_duration(trim(v));
+               if (!d || d->count() < min_s || d->count() > max_s) {
+                 return "must be a duration (e.g. 90s, 15m, 1h, 30d) from " +
+                        std::to_string(min_s) + "s to " + std::to_string(max_s) + "s";
+               }
+               (c.*section).*field = *d;
+               return std::nullopt;
+             },
+             [=](const Config& c) { return std::to_string(((c.*section).*field).count()) + "s"; },
+             false, false};
+}
+
+const std::vector<Key>& keys() {
+  constexpr std::int64_t kDay = 24 * 3600;
+  static const std::vector<Key> table = {
+      string_key("server.listen", &Config::server, &ServerConfig::listen),
+      string_key("server.public_url", &Config::server, &ServerConfig::public_url),
+      list_key("server.trusted_proxies", &Config::server, &ServerConfig::trusted_proxies),
+      list_key("server.cors_origins", &Config::server, &ServerConfig::cors_origins),
+      string_key("server.web_root", &Config::server, &ServerConfig::web_root),
+      int_key("server.io_threads", &Config::server, &ServerConfig::io_threads, 1, 64),
+      int_key("server.worker_threads", &Config::server, &ServerConfig::worker_threads, 1, 256),
+      int_key("server.worker_queue", &Config::server, &ServerConfig::worker_queue, 1, 1'000'000),
+      int_key("server.max_body_bytes", &Config::server, &ServerConfig::max_body_bytes, 1024,
+              16 * 1024 * 1024),
+      int_key("server.max_header_bytes", &Config::server, &ServerConfig::max_header_bytes, 1024,
+              64 * 1024),
+      duration_key("server.header_timeout", &Config::server, &ServerConfig::header_timeout, 1, 300),
+      duration_key("server.idle_timeout", &Config::server, &ServerConfig::idle_timeout, 1, 3600),
+      string_key("database.url", &Config::database, &DatabaseConfig::url, true),
+      int_key("database.pool_size", &Config::database, &DatabaseConfig::pool_size, 1, 256),
+      string_key("keys.master_key", &Config::keys, &KeysConfig::master_key, true),
+      string_key("keys.master_key_file", &Config::keys, &KeysConfig::master_key_file),
+      string_key("keys.algorithm", &Config::keys, &KeysConfig::algorithm),
+      duration_key("keys.publish_delay", &Config::keys, &KeysConfig::publish_delay, 0, 30 * kDay),
+      string_key("tokens.issuer", &Config::tokens, &TokensConfig::issuer),
+      string_key("tokens.audience", &Config::tokens, &TokensConfig::audience),
+      duration_key("tokens.access_ttl", &Config::tokens, &TokensConfig::access_ttl, 60, kDay),
+      duration_key("tokens.refresh_ttl", &Config::tokens, &TokensConfig::refresh_ttl, 300,
+                   365 * kDay),
+      duration_key("tokens.session_ttl", &Config::tokens, &TokensConfig::session_ttl, 300,
+                   365 * kDay),
+      duration_key("tokens.refresh_grace", &Config::tokens, &TokensConfig::refresh_grace, 0, 120),
+      duration_key("tokens.leeway", &Config::tokens, &TokensConfig::leeway, 0, 300),
+      bool_key("signup.enabled", &Config::signup, &SignupConfig::enabled),
+      bool_key("signup.require_email_verification", &Config::signup,
+               &SignupConfig::require_email_verification),
+      bool_key("security.cookie_secure", &Config::security, &SecurityConfig::cookie_secure),
+      int_key("security.login_free_attempts", &Config::security,
+              &SecurityConfig::login_free_attempts, 1, 1000),
+      int_key("security.login_ip_free_attempts", &Config::security,
+              &SecurityConfig::login_ip_free_attempts, 1, 100000),
+      duration_key("security.login_base_delay", &Config::security,
+                   &SecurityConfig::login_base_delay, 1, 3600),
+      duration_key("security.login_max_delay", &Config::security, &SecurityConfig::login_max_delay,
+                   1, kDay),
+      duration_key("security.login_window", &Config::security, &SecurityConfig::login_window, 1,
+                   kDay),
+      int_key("password.argon2_memory_kib", &Config::password, &PasswordConfig::argon2_memory_kib,
+              8, 4 * 1024 * 1024),
+      int_key("password.argon2_iterations", &Config::password,
+              &PasswordConfig::argon2_iterations, 1, 64),
+      int_key("password.min_score", &Config::password, &PasswordConfig::min_score, 0, 4),
+      int_key("password.hash_concurrency", &Config::password, &PasswordConfig::hash_concurrency, 0,
+              256),
+      int_key("password.hash_queue", &Config::password, &PasswordConfig::hash_queue, 0, 100000),
+      string_key("log.level", &Config::log, &LogConfig::level),
+      string_key("log.format", &Config::log, &LogConfig::format),
+  };
+  return table;
+}
+
+const Key* find_key(const std::string& name) {
+  for (const auto& k : keys()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+std::string env_name(const std::string& key) {
+  std::string out = "LATCHKEY_";
+  for (char c : key) out += (c == '.') ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+// Scalars and arrays of a TOML file become the same strings as environment values.
+std::string toml_to_string(const toml::value& v, const std::string& key) {
+  switch (v.type()) {
+    case toml::value_t::string: return v.as_string().str;
+    case toml::value_t::integer: return std::to_string(v.as_integer());
+    case toml::value_t::boolean: return v.as_boolean() ? "true" : "false";
+    case toml::value_t::floating: {
+      throw ConfigError("config key '" + key + "': floating-point values are not accepted");
+    }
+    case toml::value_t::array: {
+      std::vector<std::string> items;
+      for (const auto& item : v.as_array()) {
+        if (!item.is_string()) throw ConfigError("config key '" + key + "': expected strings");
+        const auto& s = item.as_string().str;
+        if (s.find(',') != std::string::npos) {
+          throw ConfigError("config key '" + key + "': list items cannot contain ','");
+        }
+        items.push_back(s);
+      }
+      return join_list(items);
+    }
+    default: throw ConfigError("config key '" + key + "': unsupported value type");
+  }
+}
+
+void apply(Config& c, const std::string& key, const std::string& value, const std::string& origin) {
+  const Key* k = find_key(key);
+  if (!k) throw ConfigError("unknown config key '" + key + "' (from " + origin + ")");
+  if (auto err = k->set(c, value)) {
+    throw ConfigError("config key '" + key + "' (from " + origin + "): " + *err);
+  }
+}
+
+bool valid_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  auto port = parse_int(listen.substr(colon + 1));
+  return port && *port >= 0 && *port <= 65535;
+}
+
+void validate(Config& c) {
+  if (!valid_listen(c.server.listen)) {
+    throw ConfigError("config key 'server.listen': expected HOST:PORT, got '" + c.server.listen +
+                      "'");
+  }
+  auto scheme_ok = [](const std::string& url) {
+    return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  };
+  if (!scheme_ok(c.server.public_url)) {
+    throw ConfigError("config key 'server.public_url': must start with http:// or https://");
+  }
+  while (!c.server.public_url.empty() && c.server.public_url.back() == '/') {
+    c.server.public_url.pop_back();
+  }
+  const auto& url = c.database.url;
+  if (url.rfind("sqlite://", 0) != 0 && url.rfind("mysql://", 0) != 0 &&
+      url.rfind("mariadb://", 0) != 0 && url.rfind("postgresql://", 0) != 0 &&
+      url.rfind("postgres://", 0) != 0) {
+    throw ConfigError(
+        "config key 'database.url': expected sqlite://, mysql:// or postgresql:// URL");
+  }
+  if (c.keys.algorithm != "RS256" && c.keys.algorithm != "ES256" && c.keys.algorithm != "EdDSA") {
+    throw ConfigError("config key 'keys.algorithm': expected RS256, ES256 or EdDSA");
+  }
+  if (!c.keys.master_key.empty() && !c.keys.master_key_file.empty()) {
+    throw ConfigError("config keys 'keys.master_key' and 'keys.master_key_file': set only one");
+  }
+  if (c.tokens.issuer.empty()) c.tokens.issuer = c.server.public_url;
+  if (c.tokens.audience.empty()) throw ConfigError("config key 'tokens.audience': must not be empty");
+  const auto& lvl = c.log.level;
+  if (lvl != "trace" && lvl != "debug" && lvl != "info" && lvl != "warn" && lvl != "error") {
+    throw ConfigError("config key 'log.level': expected trace, debug, info, warn or error");
+  }
+  if (c.log.format != "json" && c.log.format != "text") {
+    throw ConfigError("config key 'log.format': expected json or text");
+  }
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t mult = 1;
+  char last = text.back();
+  if (std::isalpha(static_cast<unsigned char>(last))) {
+    switch (last) {
+      case 's': mult = 1; break;
+      case 'm': mult = 60; break;
+      case 'h': mult = 3600; break;
+      case 'd': mult = 86400; break;
+      default: return std::nullopt;
+    }
+    text.remove_suffix(1);
+  }
+  if (text.empty()) return std::nullopt;
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || p != text.data() + text.size() || n < 0 || n > 10'000'000'000LL / mult) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(n * mult);
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+Config load(const Sources& sources) {
+  Config c;
+  if (sources.file) {
+    toml::value root;
+    try {
+      root = toml::parse(*sources.file);
+    } catch (const std::exception& e) {
+      throw ConfigError("cannot read config file '" + *sources.file + "': " + e.what());
+    }
+    if (!root.is_table()) throw ConfigError("config file must be a TOML table");
+    for (const auto& [section, body] : root.as_table()) {
+      if (!body.is_table()) {
+        throw ConfigError("unknown config key '" + section + "' (from " + *sources.file + ")");
+      }
+      for (const auto& [name, value] : body.as_table()) {
+        const std::string key = section + "." + name;
+        if (!find_key(key)) {
+          throw ConfigError("unknown config key '" + key + "' (from " + *sources.file + ")");
+        }
+        apply(c, key, toml_to_string(value, key), *sources.file);
+      }
+    }
+  }
+  // Environment: every LATCHKEY_* variable must name a key (except LATCHKEY_CONFIG, the file).
+  std::map<std::string, std::string> by_env;
+  for (const auto& k : keys()) by_env.emplace(env_name(k.name), k.name);
+  for (const auto& [name, value] : sources.env) {
+    if (name.rfind("LATCHKEY_", 0) != 0 || name == "LATCHKEY_CONFIG") continue;
+    if (name.rfind("LATCHKEY_TEST_", 0) == 0) continue;  // reserved for the test suites
+    auto it = by_env.find(name);
+    if (it == by_env.end()) {
+      throw ConfigError("unknown environment variable '" + name + "' (no such config key)");
+    }
+    apply(c, it->second, value, "environment " + name);
+  }
+  for (const auto& [key, value] : sources.flags) apply(c, key, value, "command line");
+  validate(c);
+  return c;
+}
+
+std::string render_effective(const Config& config) {
+  std::ostringstream out;
+  std::string section;
+  for (const auto& k : keys()) {
+    auto dot = k.name.find('.');
+    auto sec = k.name.substr(0, dot);
+    if (sec != section) {
+      out << (section.empty() ? "" : "\n") << "[" << sec << "]\n";
+      section = sec;
+    }
+    std::string value = k.get(config);
+    if (k.secret && !value.empty()) {
+      if (k.name == "database.url") {
+        // Mask only the password part of user:pass@.
+        auto scheme = value.find("://");
+        auto at = value.find('@');
+        auto colon = scheme == std::string::npos ? std::string::npos : value.find(':', scheme + 3);
+        if (at != std::string::npos && colon != std::string::npos && colon < at) {
+          value = value.substr(0, colon + 1) + "********" + value.substr(at);
+        }
+      } else {
+        value = "********";
+      }
+    }
+    out << k.name.substr(dot + 1) << " = ";
+    if (k.list) {
+      out << "[";
+      bool first = true;
+      for (const auto& item : split_list(value)) {
+        out << (first ? "" : ", ") << toml::value(item);
+        first = false;
+      }
+      out << "]\n";
+    } else {
+      out << toml::value(value) << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::vector<std::string> known_keys() {
+  std::vector<std::string> out;
+  for (const auto& k : keys()) out.push_back(k.name);
+  return out;
+}
+
+}  // namespace latchkey::config

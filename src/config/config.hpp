@@ -1,0 +1,119 @@
+#pragma once
+// Typed configuration, loaded once at start-up from (lowest to highest precedence):
+// built-in defaults < TOML file < LATCHKEY_* environment variables < command-line flags.
+// The environment variable of key `section.key` is LATCHKEY_SECTION_KEY. Unknown keys are errors.
+// docs/configuration.md documents every key; keep it in step with kKeys in config.cpp.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace latchkey::config {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string public_url = "http://localhost:8080";
+  std::vector<std::string> trusted_proxies;  // IPs or CIDRs allowed to set X-Forwarded-For
+  std::vector<std::string> cors_origins;     // exact origins allowed for CORS
+  std::string web_root = "web/dist";         // the built web app; empty disables it
+  int io_threads = 2;
+  int worker_threads = 8;                    // database and other blocking work
+  int worker_queue = 4096;                   // waiting requests before 503
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+};
+
+struct DatabaseConfig {
+  std::string url = "sqlite://data/latchkey.db";
+  int pool_size = 8;
+};
+
+struct KeysConfig {
+  std::string master_key;       // 64 hex characters (secret)
+  std::string master_key_file;  // file holding the 64 hex characters
+  std::string algorithm = "RS256";
+  std::chrono::seconds publish_delay{3600};  // a rotated key is in JWKS this long before it signs
+};
+
+struct TokensConfig {
+  std::string issuer;  // default: server.public_url
+  std::string audience = "latchkey";
+  std::chrono::seconds access_ttl{600};
+  std::chrono::seconds refresh_ttl{30 * 24 * 3600};     // one refresh token / idle session limit
+  std::chrono::seconds session_ttl{90 * 24 * 3600};     // absolute session lifetime
+  std::chrono::seconds refresh_grace{10};               // concurrent-refresh grace window
+  std::chrono::seconds leeway{30};
+};
+
+struct SignupConfig {
+  bool enabled = true;
+  bool require_email_verification = false;
+};
+
+struct SecurityConfig {
+  bool cookie_secure = true;  // false only for http://localhost development
+  int login_free_attempts = 5;       // per account, before backoff
+  int login_ip_free_attempts = 20;   // per client IP, before backoff
+  std::chrono::seconds login_base_delay{1};
+  std::chrono::seconds login_max_delay{900};
+  std::chrono::seconds login_window{900};
+};
+
+struct PasswordConfig {
+  std::uint64_t argon2_memory_kib = 19456;
+  std::uint64_t argon2_iterations = 2;
+  int min_score = 2;        // zxcvbn score 0-4
+  int hash_concurrency = 0; // 0 = number of CPU cores
+  int hash_queue = 64;      // waiting hash jobs before 503
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace|debug|info|warn|error
+  std::string format = "json";  // json|text
+};
+
+struct Config {
+  ServerConfig server;
+  DatabaseConfig database;
+  KeysConfig keys;
+  TokensConfig tokens;
+  SignupConfig signup;
+  SecurityConfig security;
+  PasswordConfig password;
+  LogConfig log;
+};
+
+// Raised for any configuration problem; the message names the key.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Sources {
+  std::optional<std::string> file;              // TOML file path (may be absent)
+  std::map<std::string, std::string> env;       // the process environment (LATCHKEY_* are used)
+  std::map<std::string, std::string> flags;     // key -> value from command-line flags
+};
+
+// Loads and validates. Throws ConfigError.
+Config load(const Sources& sources);
+
+// Reads the process environment into a map.
+std::map<std::string, std::string> process_environment();
+
+// The effective configuration as TOML text, secrets masked (for `latchkey config check`).
+std::string render_effective(const Config& config);
+
+// Every known key, in documentation order.
+std::vector<std::string> known_keys();
+
+// Parses "90", "90s", "15m", "1h", "30d" into seconds. nullopt when malformed.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
+}  // namespace latchkey::config

@@ -1,0 +1,301 @@
+#include "http/server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+
+#include "http/problem.hpp"
+
+namespace latchkey::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+class Session;
+
+struct Server::Impl {
+  ServerOptions options;
+  RequestHandler& handler;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  std::mutex mutex;
+  std::vector<std::weak_ptr<Session>> sessions;
+  bool stopping = false;
+  std::optional<asio::steady_timer> poll;
+  std::vector<std::weak_ptr<Session>> draining;
+  std::chrono::steady_clock::time_point stop_deadline;
+
+  Impl(ServerOptions o, RequestHandler& h)
+      : options(std::move(o)),
+        handler(h),
+        ioc(options.io_threads),
+        acceptor(asio::make_strand(ioc)),
+        signals(ioc) {}
+
+  void do_accept();
+  void begin_stop();
+  void poll_drained();
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Server::Impl& server)
+      : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      auto addr = ep.address();
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+      }
+      peer_ = addr.to_string();
+    }
+  }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::wait_for_request, shared_from_this()));
+  }
+
+  // Called on shutdown: idle connections close now; busy ones close after their response.
+  void shutdown() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      if (!self->busy_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  // Between requests the connection may idle up to idle_timeout; once the first byte of a
+  // request arrives, the whole header must come within header_timeout (slowloris guard).
+  void wait_for_request() {
+    if (closing_) return close();
+    if (buffer_.size() > 0) return read_header();
+    stream_.expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    stream_.expires_after(server_.options.header_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    auto& req = parser_->get();
+    // Refuse an oversized declared body before reading it.
+    if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
+      return reply_error(ErrorCode::kPayloadTooLarge, "request body is too large");
+    }
+    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
+                                                                       req.version());
+      bhttp::async_write(stream_, *cont,
+                         [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+                           if (wec) return self->close();
+                           self->read_body();
+                         });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(server_.options.header_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
+      return close();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return reply_error(ErrorCode::kPayloadTooLarge, "request body is too large");
+    }
+    if (ec == bhttp::error::header_limit) {
+      Error e = Error::make(ErrorCode::kInvalidRequest, "request header fields are too large");
+      Request dummy;
+      auto res = problem(dummy, e, "");
+      res.result(bhttp::status::request_header_fields_too_large);
+      return write(std::move(res), true);
+    }
+    return reply_error(ErrorCode::kInvalidRequest, "malformed HTTP request");
+  }
+
+  void reply_error(ErrorCode code, std::string message) {
+    Request dummy;
+    write(problem(dummy, Error::make(code, std::move(message)), ""), true);
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    busy_ = true;
+    stream_.expires_never();
+    auto request = parser_->release();
+    const bool keep_alive = request.keep_alive();
+    server_.handler.handle(
+        std::move(request), peer_,
+        [self = shared_from_this(), keep_alive](Response&& res) mutable {
+          auto shared = std::make_shared<Response>(std::move(res));
+          asio::post(self->stream_.get_executor(), [self, shared, keep_alive] {
+            shared->keep_alive(keep_alive && !self->closing_);
+            self->write(std::move(*shared), !shared->keep_alive());
+          });
+        });
+  }
+
+  void write(Response&& res, bool close_after) {
+    busy_ = true;
+    if (close_after) res.keep_alive(false);
+    auto shared = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(std::chrono::seconds(30));
+    bhttp::async_write(stream_, *shared,
+                       [self = shared_from_this(), shared, close_after](beast::error_code ec,
+                                                                        std::size_t) {
+                         self->busy_ = false;
+                         if (ec || close_after || self->closing_) return self->close();
+                         self->wait_for_request();
+                       });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Server::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::string peer_;
+  bool busy_ = false;
+  bool closing_ = false;
+};
+
+void Server::Impl::do_accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    } else {
+      auto session = std::make_shared<Session>(std::move(socket), *this);
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) return;
+        // Forget finished sessions now and then so the list stays small.
+        if (sessions.size() > 1024) {
+          std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+        }
+        sessions.push_back(session);
+      }
+      session->start();
+    }
+    do_accept();
+  });
+}
+
+void Server::Impl::begin_stop() {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(mutex);
+    if (stopping) return;
+    stopping = true;
+    for (auto& w : sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+    sessions.clear();
+  }
+  asio::post(acceptor.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor.close(ec);
+  });
+  signals.cancel();
+  for (auto& s : live) {
+    s->shutdown();
+    draining.push_back(s);
+  }
+  live.clear();
+  stop_deadline = std::chrono::steady_clock::now() + options.shutdown_grace;
+  poll.emplace(ioc);
+  poll_drained();
+}
+
+// Ends the run as soon as every connection has finished; cuts the rest at the grace deadline.
+void Server::Impl::poll_drained() {
+  std::erase_if(draining, [](const auto& w) { return w.expired(); });
+  if (draining.empty()) return;  // nothing left: run() returns once the last handler is done
+  if (std::chrono::steady_clock::now() >= stop_deadline) {
+    ioc.stop();
+    return;
+  }
+  poll->expires_after(std::chrono::milliseconds(20));
+  poll->async_wait([this](beast::error_code ec) {
+    if (!ec) poll_drained();
+  });
+}
+
+Server::Server(ServerOptions options, RequestHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+Server::~Server() = default;
+
+void Server::bind() {
+  auto& a = impl_->acceptor;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.address, ec);
+  if (ec) throw std::runtime_error("server.listen: invalid address '" + impl_->options.address + "'");
+  tcp::endpoint ep(address, impl_->options.port);
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + impl_->options.address + ":" +
+                             std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  bound_port_ = a.local_endpoint().port();
+}
+
+void Server::run(std::function<void()> on_ready) {
+  auto& impl = *impl_;
+  impl.signals.add(SIGINT);
+  impl.signals.add(SIGTERM);
+  impl.signals.async_wait([&impl](beast::error_code ec, int) {
+    if (!ec) impl.begin_stop();
+  });
+  impl.do_accept();
+  if (on_ready) on_ready();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl.options.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
+  impl.ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::stop() {
+  asio::post(impl_->ioc, [impl = impl_.get()] { impl->begin_stop(); });
+}
+
+}  // namespace latchkey::http

@@ -1,0 +1,57 @@
+#pragma once
+// The Beast transport: a listener accepting TCP connections and one session per connection
+// (read -> hand to the RequestHandler -> write, keep-alive), with header/body limits, header and
+// idle timeouts, and graceful stop (stop accepting, finish in-flight requests, close idle ones).
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/types.hpp"
+
+namespace latchkey::http {
+
+// What the transport calls for each request. `done` may be called from any thread, once.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual void handle(Request&& request, std::string peer_ip,
+                      std::function<void(Response&&)> done) = 0;
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8080;
+  int io_threads = 2;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds shutdown_grace{10};
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, RequestHandler& handler);
+  ~Server();
+
+  // Binds and listens; throws std::runtime_error when the address cannot be used.
+  void bind();
+  unsigned short port() const { return bound_port_; }
+  // Runs the I/O threads until stop() or SIGTERM/SIGINT; returns when every connection is done.
+  void run(std::function<void()> on_ready = {});
+  // Thread-safe: stop accepting, finish in-flight requests, close idle connections.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  unsigned short bound_port_ = 0;
+};
+
+}  // namespace latchkey::http
