@@ -1,0 +1,115 @@
+#pragma once
+// The database adapter: one connection pool per process over SQLite, MariaDB/MySQL or PostgreSQL
+// (SOCI backends), the schema migrations, and the helpers the repositories in store/ share.
+// No SQL lives outside store/.
+//
+//   auto db = store::Database::open({.url = "sqlite://data/latchkey.db"});  // throws on failure
+//   if (auto s = db->migrate(); !s) fail(s.error());
+//   auto users = store::make_user_repository(*db);
+//
+// URLs:
+//   sqlite://data/latchkey.db        relative path (parent directory created if missing)
+//   sqlite:///var/lib/latchkey.db    absolute path
+//   sqlite://:memory:                private in-memory database (pool forced to one connection)
+//   mysql://user:pass@host:3306/db   also mariadb://; user and password are percent-decoded;
+//                                    ?unix_socket=/path (or ?socket=) connects through a socket
+//   postgresql://user:pass@host:5432/db   also postgres://; other query parameters (sslmode, ...)
+//                                    are passed to libpq
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace soci {
+class connection_pool;
+class session;
+}  // namespace soci
+
+namespace latchkey::store {
+
+enum class Dialect { kSqlite, kMysql, kPostgres };
+
+std::string_view to_string(Dialect d) noexcept;
+
+struct DatabaseOptions {
+  std::string url;
+  std::size_t pool_size = 8;
+};
+
+// The URL with its password replaced by "***" (for `config check` and logs). Text that does not
+// parse as a URL is returned with everything between "://" and the last '@' masked.
+std::string redact_url(std::string_view url);
+
+class Database {
+ public:
+  // Parses the URL, opens `pool_size` connections and configures them (SQLite: WAL,
+  // busy_timeout=5000, synchronous=NORMAL, foreign_keys=ON; MariaDB: utf8mb4). Throws
+  // std::runtime_error with a message naming the problem (never the password) when the URL is
+  // malformed or the database cannot be reached: this is a start-up failure.
+  static std::unique_ptr<Database> open(const DatabaseOptions& options);
+
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Dialect dialect() const noexcept { return dialect_; }
+  // The URL as given, password masked.
+  const std::string& redacted_url() const noexcept { return redacted_url_; }
+
+  // Applies the pending migrations in version order, each in its own transaction where the
+  // dialect allows DDL in transactions (SQLite, PostgreSQL; MariaDB commits DDL implicitly), and
+  // records each in schema_migrations(version, name, applied_at). Running it again applies
+  // nothing. Replicas starting at once serialise on a lock (GET_LOCK on MariaDB,
+  // pg_advisory_lock on PostgreSQL, BEGIN IMMEDIATE on SQLite), so each migration is applied once.
+  Status migrate();
+
+  // Versions recorded in schema_migrations, ascending ("0001", ...); empty before the first
+  // migrate(). Throws std::runtime_error when the database cannot be read (used by CLI commands).
+  std::vector<std::string> applied_versions();
+
+  // Versions known to this binary, ascending.
+  static std::vector<std::string> known_versions();
+
+  // A trivial round trip on a pooled connection (for /readyz). kUnavailable when it fails.
+  Status ping();
+
+  // The pool the repositories lease sessions from: `soci::session sql(db.pool());`.
+  soci::connection_pool& pool() noexcept { return *pool_; }
+  std::size_t pool_size() const noexcept { return pool_size_; }
+
+  // --- for the repositories in store/ ---
+
+  // SQLite allows one writer at a time and its busy handler sleeps, so writers inside this process
+  // queue on a mutex instead (cross-process writers still meet busy_timeout). Empty lock for the
+  // other dialects. Take it after leasing a session, never before.
+  std::unique_lock<std::mutex> lock_writes();
+
+  // Maps an exception thrown by SOCI (or the driver) while doing `operation` to an Error:
+  // kUnavailable when the connection is lost or the database is busy/deadlocked (the pooled
+  // session is reconnected for the next user), kConflict when `unique_is_conflict` and a unique
+  // or primary key constraint was violated, else kInternal. log_detail holds the operation and
+  // the driver's message (without bound values, with the URL's password masked).
+  Error error_from(soci::session& sql, const std::exception& e, std::string_view operation,
+                   bool unique_is_conflict = false);
+
+  // True when `e` reports a violated unique or primary-key constraint.
+  bool is_unique_violation(const std::exception& e) const;
+
+ private:
+  Database() = default;
+  std::string scrub(std::string text) const;
+
+  Dialect dialect_ = Dialect::kSqlite;
+  std::string redacted_url_;
+  std::vector<std::string> secrets_;  // strings that must never reach a log
+  std::size_t pool_size_ = 0;
+  std::unique_ptr<soci::connection_pool> pool_;
+  std::mutex write_mutex_;
+};
+
+}  // namespace latchkey::store

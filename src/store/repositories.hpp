@@ -1,0 +1,24 @@
+#pragma once
+// SOCI implementations of the domain persistence ports. Each is safe to call from several
+// threads at once: every call leases its own pooled session.
+//
+//   auto db = store::Database::open({.url = url});
+//   db->migrate();
+//   std::unique_ptr<identity::UserRepository> users = store::make_user_repository(*db);
+//
+// The Database must outlive the repositories.
+
+#include <memory>
+
+#include "identity/user_repository.hpp"
+#include "sessions/session_repository.hpp"
+#include "store/database.hpp"
+#include "tokens/key_repository.hpp"
+
+namespace latchkey::store {
+
+std::unique_ptr<identity::UserRepository> make_user_repository(Database& db);
+std::unique_ptr<sessions::SessionRepository> make_session_repository(Database& db);
+std::unique_ptr<tokens::KeyRepository> make_key_repository(Database& db);
+
+}  // namespace latchkey::store

@@ -1,0 +1,305 @@
+// sessions::SessionRepository over SOCI. rotate() is on the refresh hot path: one transaction of
+// three indexed single-row statements.
+
+#include <soci/soci.h>
+
+#include "store/repositories.hpp"
+#include "store/sql_support.hpp"
+
+namespace latchkey::store {
+
+namespace {
+
+using sessions::RefreshToken;
+using sessions::Session;
+
+constexpr std::string_view kSessionColumns =
+    "id, user_id, created_at, last_used_at, expires_at, auth_time, amr, ip, user_agent, "
+    "revoked_at, revoke_reason";
+
+std::string join_amr(const std::vector<std::string>& amr) {
+  std::string out;
+  for (const auto& m : amr) {
+    if (m.empty()) continue;
+    if (!out.empty()) out += ' ';
+    out += m;
+  }
+  return out;
+}
+
+std::vector<std::string> split_amr(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto sp = text.find(' ', pos);
+    if (sp == std::string::npos) sp = text.size();
+    if (sp > pos) out.push_back(text.substr(pos, sp - pos));
+    pos = sp + 1;
+  }
+  return out;
+}
+
+// into() targets for kSessionColumns.
+struct SessionRow {
+  std::string id, user_id, amr, ip, user_agent;
+  long long created = 0, last_used = 0, expires = 0, auth_time = 0;
+  NullableTime revoked;
+  NullableText reason;
+
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(user_id));
+    st.exchange(soci::into(created));
+    st.exchange(soci::into(last_used));
+    st.exchange(soci::into(expires));
+    st.exchange(soci::into(auth_time));
+    st.exchange(soci::into(amr));
+    st.exchange(soci::into(ip));
+    st.exchange(soci::into(user_agent));
+    st.exchange(soci::into(revoked.value, revoked.ind));
+    st.exchange(soci::into(reason.value, reason.ind));
+  }
+
+  Session get() const {
+    Session s;
+    s.id = id;
+    s.user_id = user_id;
+    s.created_at = from_db(created);
+    s.last_used_at = from_db(last_used);
+    s.expires_at = from_db(expires);
+    s.auth_time = from_db(auth_time);
+    s.amr = split_amr(amr);
+    s.ip = ip;
+    s.user_agent = user_agent;
+    s.revoked_at = revoked.get();
+    s.revoke_reason = reason.get();
+    return s;
+  }
+};
+
+void insert_refresh(soci::session& sql, const RefreshToken& t) {
+  long long created = to_db(t.created_at);
+  long long expires = to_db(t.expires_at);
+  NullableTime rotated = NullableTime::of(t.rotated_at);
+  NullableText successor = NullableText::of(t.successor_sealed);
+  sql << "INSERT INTO refresh_tokens (hash, session_id, user_id, created_at, expires_at, "
+         "rotated_at, successor_sealed) VALUES (:hash, :sid, :uid, :created, :expires, "
+         ":rotated, :successor)",
+      soci::use(t.hash), soci::use(t.session_id), soci::use(t.user_id), soci::use(created),
+      soci::use(expires), soci::use(rotated.value, rotated.ind),
+      soci::use(successor.value, successor.ind);
+}
+
+class SqlSessionRepository final : public sessions::SessionRepository {
+ public:
+  explicit SqlSessionRepository(Database& db) : db_(db) {}
+
+  Status create(const Session& session, const RefreshToken& first) override {
+    return with_session<Status>(
+        db_, "sessions.create",
+        [&](soci::session& sql) -> Status {
+          Transaction tx(db_, sql);
+          long long created = to_db(session.created_at);
+          long long last_used = to_db(session.last_used_at);
+          long long expires = to_db(session.expires_at);
+          long long auth_time = to_db(session.auth_time);
+          std::string amr = join_amr(session.amr);
+          NullableTime revoked = NullableTime::of(session.revoked_at);
+          NullableText reason = NullableText::of(session.revoke_reason);
+          sql << "INSERT INTO sessions (" + std::string(kSessionColumns) +
+                     ") VALUES (:id, :uid, :created, :last_used, :expires, :auth_time, :amr, "
+                     ":ip, :ua, :revoked, :reason)",
+              soci::use(session.id), soci::use(session.user_id), soci::use(created),
+              soci::use(last_used), soci::use(expires), soci::use(auth_time), soci::use(amr),
+              soci::use(session.ip), soci::use(session.user_agent),
+              soci::use(revoked.value, revoked.ind), soci::use(reason.value, reason.ind);
+          insert_refresh(sql, first);
+          tx.commit();
+          return {};
+        },
+        /*unique_is_conflict=*/true);
+  }
+
+  Result<std::optional<Session>> find(const std::string& session_id) override {
+    using R = Result<std::optional<Session>>;
+    return with_session<R>(db_, "sessions.find", [&](soci::session& sql) -> R {
+      std::string key = session_id;
+      SessionRow row;
+      soci::statement st(sql);
+      st.alloc();
+      row.bind(st);
+      st.exchange(soci::use(key));
+      st.prepare("SELECT " + std::string(kSessionColumns) + " FROM sessions WHERE id = :id");
+      st.define_and_bind();
+      if (!st.execute(true)) return std::optional<Session>{};
+      return std::optional<Session>(row.get());
+    });
+  }
+
+  Result<std::vector<Session>> list_active(const std::string& user_id, TimePoint now) override {
+    using R = Result<std::vector<Session>>;
+    return with_session<R>(db_, "sessions.list_active", [&](soci::session& sql) -> R {
+      std::string key = user_id;
+      long long at = to_db(now);
+      SessionRow row;
+      soci::statement st(sql);
+      st.alloc();
+      row.bind(st);
+      st.exchange(soci::use(key));
+      st.exchange(soci::use(at));
+      st.prepare("SELECT " + std::string(kSessionColumns) +
+                 " FROM sessions WHERE user_id = :uid AND revoked_at IS NULL AND "
+                 "expires_at > :now ORDER BY created_at DESC, id DESC");
+      st.define_and_bind();
+      st.execute();
+      std::vector<Session> out;
+      while (st.fetch()) out.push_back(row.get());
+      return out;
+    });
+  }
+
+  Result<std::optional<RefreshToken>> find_refresh(const std::string& hash) override {
+    using R = Result<std::optional<RefreshToken>>;
+    return with_session<R>(db_, "sessions.find_refresh", [&](soci::session& sql) -> R {
+      RefreshToken t;
+      long long created = 0, expires = 0;
+      NullableTime rotated;
+      NullableText successor;
+      soci::indicator found = soci::i_null;
+      sql << "SELECT hash, session_id, user_id, created_at, expires_at, rotated_at, "
+             "successor_sealed FROM refresh_tokens WHERE hash = :hash",
+          soci::use(hash), soci::into(t.hash, found), soci::into(t.session_id),
+          soci::into(t.user_id), soci::into(created), soci::into(expires),
+          soci::into(rotated.value, rotated.ind), soci::into(successor.value, successor.ind);
+      if (!sql.got_data()) return std::optional<RefreshToken>{};
+      t.created_at = from_db(created);
+      t.expires_at = from_db(expires);
+      t.rotated_at = rotated.get();
+      t.successor_sealed = successor.get();
+      return std::optional<RefreshToken>(std::move(t));
+    });
+  }
+
+  Result<bool> rotate(const std::string& old_hash, const std::string& successor_sealed,
+                      const RefreshToken& next, TimePoint now, const std::string& ip,
+                      const std::string& user_agent) override {
+    return with_session<Result<bool>>(
+        db_, "sessions.rotate",
+        [&](soci::session& sql) -> Result<bool> {
+          Transaction tx(db_, sql);
+          long long at = to_db(now);
+          std::string sealed = successor_sealed;
+          std::string old = old_hash;
+          // Compare and set: only the first of concurrent rotations matches a row.
+          soci::statement mark =
+              (sql.prepare << "UPDATE refresh_tokens SET rotated_at = :at, successor_sealed = "
+                              ":sealed WHERE hash = :hash AND rotated_at IS NULL",
+               soci::use(at), soci::use(sealed), soci::use(old));
+          if (execute_count(mark) != 1) {
+            tx.rollback();
+            return false;
+          }
+          insert_refresh(sql, next);
+          std::string sid = next.session_id;
+          std::string addr = ip;
+          std::string ua = user_agent;
+          sql << "UPDATE sessions SET last_used_at = :at, ip = :ip, user_agent = :ua "
+                 "WHERE id = :id",
+              soci::use(at), soci::use(addr), soci::use(ua), soci::use(sid);
+          tx.commit();
+          return true;
+        },
+        /*unique_is_conflict=*/true);
+  }
+
+  Result<bool> revoke(const std::string& session_id, TimePoint now,
+                      const std::string& reason) override {
+    return with_session<Result<bool>>(
+        db_, "sessions.revoke", [&](soci::session& sql) -> Result<bool> {
+          Transaction tx(db_, sql);
+          std::string key = session_id;
+          long long at = to_db(now);
+          std::string why = reason;
+          long long expires = 0;
+          soci::indicator found = soci::i_null;
+          sql << "SELECT expires_at FROM sessions WHERE id = :id AND revoked_at IS NULL" +
+                     std::string(db_.dialect() == Dialect::kSqlite ? "" : " FOR UPDATE"),
+              soci::use(key), soci::into(expires, found);
+          if (!sql.got_data()) return false;  // unknown or already revoked
+          sql << "UPDATE sessions SET revoked_at = :at, revoke_reason = :reason "
+                 "WHERE id = :id AND revoked_at IS NULL",
+              soci::use(at), soci::use(why), soci::use(key);
+          tx.commit();
+          return at < expires;  // it was active before: not revoked and not expired
+        });
+  }
+
+  Result<std::vector<std::string>> revoke_all(
+      const std::string& user_id, TimePoint now, const std::string& reason,
+      const std::optional<std::string>& except_session_id) override {
+    using R = Result<std::vector<std::string>>;
+    return with_session<R>(db_, "sessions.revoke_all", [&](soci::session& sql) -> R {
+      Transaction tx(db_, sql);
+      std::string key = user_id;
+      long long at = to_db(now);
+      std::string why = reason;
+      // An id no session has ("" is never a UUID) when nothing is excepted.
+      std::string except = except_session_id.value_or(std::string());
+      std::vector<std::string> ids;
+      std::string id;
+      soci::statement sel =
+          (sql.prepare << "SELECT id FROM sessions WHERE user_id = :uid AND revoked_at IS NULL "
+                          "AND id <> :except ORDER BY id" +
+                              std::string(db_.dialect() == Dialect::kSqlite ? "" : " FOR UPDATE"),
+           soci::use(key), soci::use(except), soci::into(id));
+      sel.execute();
+      while (sel.fetch()) ids.push_back(id);
+      if (!ids.empty()) {
+        sql << "UPDATE sessions SET revoked_at = :at, revoke_reason = :reason "
+               "WHERE user_id = :uid AND revoked_at IS NULL AND id <> :except",
+            soci::use(at), soci::use(why), soci::use(key), soci::use(except);
+      }
+      tx.commit();
+      return ids;
+    });
+  }
+
+  Result<int> purge_expired(TimePoint before) override {
+    return with_session<Result<int>>(db_, "sessions.purge_expired",
+                                     [&](soci::session& sql) -> Result<int> {
+                                       Transaction tx(db_, sql);
+                                       long long at = to_db(before);
+                                       // Tokens of expiring sessions first (whatever the FKs),
+                                       // then expired tokens of live sessions, then sessions.
+                                       soci::statement tokens_of_sessions =
+                                           (sql.prepare << "DELETE FROM refresh_tokens WHERE "
+                                                           "session_id IN (SELECT id FROM "
+                                                           "sessions WHERE expires_at < :at)",
+                                            soci::use(at));
+                                       long long n = execute_count(tokens_of_sessions);
+                                       soci::statement tokens =
+                                           (sql.prepare << "DELETE FROM refresh_tokens WHERE "
+                                                           "expires_at < :at",
+                                            soci::use(at));
+                                       n += execute_count(tokens);
+                                       soci::statement sessions =
+                                           (sql.prepare << "DELETE FROM sessions WHERE "
+                                                           "expires_at < :at",
+                                            soci::use(at));
+                                       n += execute_count(sessions);
+                                       tx.commit();
+                                       return static_cast<int>(n);
+                                     });
+  }
+
+ private:
+  Database& db_;
+};
+
+}  // namespace
+
+std::unique_ptr<sessions::SessionRepository> make_session_repository(Database& db) {
+  return std::make_unique<SqlSessionRepository>(db);
+}
+
+}  // namespace latchkey::store

@@ -1,0 +1,113 @@
+#pragma once
+// Helpers shared by the SOCI repositories in store/. Not for use outside store/.
+
+#include <soci/soci.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/clock.hpp"
+#include "store/database.hpp"
+
+namespace latchkey::store {
+
+// A transaction on a leased session, rolled back unless committed. On SQLite it takes the
+// in-process write lock and starts with BEGIN IMMEDIATE, so that the write lock is held from the
+// first statement (no deferred read-to-write upgrade that could fail with SQLITE_BUSY).
+class Transaction {
+ public:
+  Transaction(Database& db, soci::session& sql) : sql_(sql), lock_(db.lock_writes()) {
+    if (db.dialect() == Dialect::kSqlite) {
+      sql_ << "BEGIN IMMEDIATE";
+    } else {
+      sql_.begin();
+    }
+  }
+  ~Transaction() {
+    if (done_) return;
+    try {
+      sql_.rollback();
+    } catch (...) {
+      // A broken connection rolls back by itself.
+    }
+  }
+  void commit() {
+    sql_.commit();
+    done_ = true;
+  }
+  void rollback() {
+    done_ = true;
+    sql_.rollback();
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+ private:
+  soci::session& sql_;
+  std::unique_lock<std::mutex> lock_;
+  bool done_ = false;
+};
+
+// Runs `f(sql)` on a leased session; any exception becomes an Error through Database::error_from.
+// `f` returns Result<T> (or Status).
+template <typename R, typename F>
+R with_session(Database& db, std::string_view operation, F&& f, bool unique_is_conflict = false) {
+  soci::session sql(db.pool());
+  try {
+    return f(sql);
+  } catch (const std::exception& e) {
+    return db.error_from(sql, e, operation, unique_is_conflict);
+  }
+}
+
+// Executes a prepared statement and returns the number of rows it matched.
+inline long long execute_count(soci::statement& st) {
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
+inline long long to_db(TimePoint t) { return static_cast<long long>(to_unix_ms(t)); }
+inline TimePoint from_db(long long ms) { return from_unix_ms(ms); }
+
+// Nullable BIGINT time columns.
+struct NullableTime {
+  long long value = 0;
+  soci::indicator ind = soci::i_null;
+
+  static NullableTime of(const std::optional<TimePoint>& t) {
+    NullableTime n;
+    if (t) {
+      n.value = to_db(*t);
+      n.ind = soci::i_ok;
+    }
+    return n;
+  }
+  std::optional<TimePoint> get() const {
+    if (ind != soci::i_ok) return std::nullopt;
+    return from_db(value);
+  }
+};
+
+// Nullable text columns where NULL and "" mean the same (absent).
+struct NullableText {
+  std::string value;
+  soci::indicator ind = soci::i_null;
+
+  static NullableText of(const std::string& s) {
+    NullableText n;
+    if (!s.empty()) {
+      n.value = s;
+      n.ind = soci::i_ok;
+    }
+    return n;
+  }
+  std::string get() const { return ind == soci::i_ok ? value : std::string(); }
+};
+
+inline Error not_found(std::string_view what) {
+  return Error::make(ErrorCode::kNotFound, std::string(what) + " not found");
+}
+
+}  // namespace latchkey::store

@@ -1,0 +1,267 @@
+// identity::UserRepository over SOCI.
+
+#include <soci/soci.h>
+
+#include <algorithm>
+
+#include "store/repositories.hpp"
+#include "store/sql_support.hpp"
+
+namespace latchkey::store {
+
+namespace {
+
+using identity::AccountState;
+using identity::User;
+
+// The user columns, then the role (NULL when the user has none) of a LEFT JOIN on user_roles.
+// `u` is the users table or a derived table of users.
+constexpr std::string_view kUserColumns =
+    "u.id, u.email, u.name, u.state, u.email_verified, u.password_hash, u.created_at, "
+    "u.updated_at, r.role";
+
+// Reads the rows of a "users LEFT JOIN user_roles ORDER BY u.id" query into users.
+class UserRows {
+ public:
+  // Binds the into() targets on `st` in kUserColumns order.
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(id_));
+    st.exchange(soci::into(email_));
+    st.exchange(soci::into(name_));
+    st.exchange(soci::into(state_));
+    st.exchange(soci::into(verified_));
+    st.exchange(soci::into(hash_.value, hash_.ind));
+    st.exchange(soci::into(created_));
+    st.exchange(soci::into(updated_));
+    st.exchange(soci::into(role_, role_ind_));
+  }
+
+  // Appends the current row; a row of the same user as the previous one only adds its role.
+  // Returns false on a state the code does not know (a corrupt row).
+  bool add_row(std::vector<User>& users) {
+    if (users.empty() || users.back().id != id_) {
+      User u;
+      u.id = id_;
+      u.email = email_;
+      u.name = name_;
+      auto state = identity::parse_account_state(state_);
+      if (!state) return false;
+      u.state = *state;
+      u.email_verified = verified_ != 0;
+      u.password_hash = hash_.get();
+      u.created_at = from_db(created_);
+      u.updated_at = from_db(updated_);
+      users.push_back(std::move(u));
+    }
+    if (role_ind_ == soci::i_ok) users.back().roles.push_back(role_);
+    return true;
+  }
+
+  static void finish(std::vector<User>& users) {
+    for (auto& u : users) {
+      std::sort(u.roles.begin(), u.roles.end());  // byte order, whatever the collation
+      u.roles.erase(std::unique(u.roles.begin(), u.roles.end()), u.roles.end());
+    }
+  }
+
+ private:
+  std::string id_, email_, name_, state_, role_;
+  int verified_ = 0;
+  NullableText hash_;
+  long long created_ = 0, updated_ = 0;
+  soci::indicator role_ind_ = soci::i_null;
+};
+
+std::vector<std::string> normalised_roles(std::vector<std::string> roles) {
+  std::sort(roles.begin(), roles.end());
+  roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
+  return roles;
+}
+
+void insert_roles(soci::session& sql, const std::string& user_id,
+                  const std::vector<std::string>& roles) {
+  if (roles.empty()) return;
+  std::string uid = user_id;
+  std::string role;
+  soci::statement st = (sql.prepare << "INSERT INTO user_roles (user_id, role) VALUES (:u, :r)",
+                        soci::use(uid), soci::use(role));
+  for (const auto& r : roles) {
+    role = r;
+    st.execute(true);
+  }
+}
+
+class SqlUserRepository final : public identity::UserRepository {
+ public:
+  explicit SqlUserRepository(Database& db) : db_(db) {}
+
+  Status create(const User& user) override {
+    return with_session<Status>(
+        db_, "users.create",
+        [&](soci::session& sql) -> Status {
+          Transaction tx(db_, sql);
+          std::string state(identity::to_string(user.state));
+          int verified = user.email_verified ? 1 : 0;
+          NullableText hash = NullableText::of(user.password_hash);
+          long long created = to_db(user.created_at);
+          long long updated = to_db(user.updated_at);
+          sql << "INSERT INTO users (id, email, name, state, email_verified, password_hash, "
+                 "created_at, updated_at) VALUES (:id, :email, :name, :state, :verified, :hash, "
+                 ":created, :updated)",
+              soci::use(user.id), soci::use(user.email), soci::use(user.name), soci::use(state),
+              soci::use(verified), soci::use(hash.value, hash.ind), soci::use(created),
+              soci::use(updated);
+          insert_roles(sql, user.id, normalised_roles(user.roles));
+          tx.commit();
+          return {};
+        },
+        /*unique_is_conflict=*/true);
+  }
+
+  Result<std::optional<User>> find_by_id(const std::string& id) override {
+    return find_one("users.find_by_id", "u.id = :key", id);
+  }
+
+  Result<std::optional<User>> find_by_email(const std::string& email) override {
+    return find_one("users.find_by_email", "u.email = :key", email);
+  }
+
+  Status update_name(const std::string& id, const std::string& name, TimePoint at) override {
+    return update_column("users.update_name", "name", id, name, at);
+  }
+
+  Status set_password_hash(const std::string& id, const std::string& hash,
+                           TimePoint at) override {
+    return with_session<Status>(db_, "users.set_password_hash", [&](soci::session& sql) -> Status {
+      auto guard = db_.lock_writes();
+      NullableText h = NullableText::of(hash);
+      long long updated = to_db(at);
+      std::string key = id;
+      soci::statement st =
+          (sql.prepare << "UPDATE users SET password_hash = :h, updated_at = :at WHERE id = :id",
+           soci::use(h.value, h.ind), soci::use(updated), soci::use(key));
+      if (execute_count(st) == 0) return not_found("user");
+      return {};
+    });
+  }
+
+  Status set_state(const std::string& id, AccountState state, TimePoint at) override {
+    return update_column("users.set_state", "state", id, std::string(identity::to_string(state)),
+                         at);
+  }
+
+  Status set_roles(const std::string& id, const std::vector<std::string>& roles,
+                   TimePoint at) override {
+    return with_session<Status>(db_, "users.set_roles", [&](soci::session& sql) -> Status {
+      Transaction tx(db_, sql);
+      long long updated = to_db(at);
+      std::string key = id;
+      soci::statement st = (sql.prepare << "UPDATE users SET updated_at = :at WHERE id = :id",
+                            soci::use(updated), soci::use(key));
+      if (execute_count(st) == 0) return not_found("user");
+      sql << "DELETE FROM user_roles WHERE user_id = :id", soci::use(key);
+      insert_roles(sql, id, normalised_roles(roles));
+      tx.commit();
+      return {};
+    });
+  }
+
+  Status remove(const std::string& id) override {
+    return with_session<Status>(db_, "users.remove", [&](soci::session& sql) -> Status {
+      Transaction tx(db_, sql);
+      std::string key = id;
+      // Children first: correct whether or not the foreign keys cascade.
+      sql << "DELETE FROM refresh_tokens WHERE session_id IN "
+             "(SELECT id FROM sessions WHERE user_id = :id)",
+          soci::use(key);
+      sql << "DELETE FROM sessions WHERE user_id = :id", soci::use(key);
+      sql << "DELETE FROM user_roles WHERE user_id = :id", soci::use(key);
+      soci::statement st =
+          (sql.prepare << "DELETE FROM users WHERE id = :id", soci::use(key));
+      if (execute_count(st) == 0) return not_found("user");
+      tx.commit();
+      return {};
+    });
+  }
+
+  Result<std::vector<User>> list(int limit, const std::optional<std::string>& after_id) override {
+    using R = Result<std::vector<User>>;
+    if (limit <= 0) return std::vector<User>{};
+    return with_session<R>(db_, "users.list", [&](soci::session& sql) -> R {
+      std::string after = after_id.value_or(std::string());
+      int lim = limit;
+      std::vector<User> users;
+      UserRows rows;
+      // A derived table holds the page of users, so LIMIT counts users, not roles.
+      soci::statement st(sql);
+      st.alloc();
+      rows.bind(st);
+      st.exchange(soci::use(after));
+      st.exchange(soci::use(lim));
+      st.prepare("SELECT " + std::string(kUserColumns) +
+                 " FROM (SELECT * FROM users WHERE id > :after ORDER BY id LIMIT :lim) u"
+                 " LEFT JOIN user_roles r ON r.user_id = u.id ORDER BY u.id");
+      st.define_and_bind();
+      st.execute();
+      while (st.fetch()) {
+        if (!rows.add_row(users)) return Error::internal("users.list: unknown account state");
+      }
+      UserRows::finish(users);
+      return users;
+    });
+  }
+
+ private:
+  Result<std::optional<User>> find_one(std::string_view op, std::string_view where,
+                                       const std::string& key_value) {
+    using R = Result<std::optional<User>>;
+    return with_session<R>(db_, op, [&](soci::session& sql) -> R {
+      std::string key = key_value;
+      std::vector<User> users;
+      UserRows rows;
+      soci::statement st(sql);
+      st.alloc();
+      rows.bind(st);
+      st.exchange(soci::use(key));
+      st.prepare("SELECT " + std::string(kUserColumns) +
+                 " FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE " +
+                 std::string(where));
+      st.define_and_bind();
+      st.execute();
+      while (st.fetch()) {
+        if (!rows.add_row(users)) {
+          return Error::internal(std::string(op) + ": unknown account state");
+        }
+      }
+      if (users.empty()) return std::optional<User>{};
+      UserRows::finish(users);
+      return std::optional<User>(std::move(users.front()));
+    });
+  }
+
+  // Sets one text column (by a fixed name, never user input) and updated_at.
+  Status update_column(std::string_view op, std::string_view column, const std::string& id,
+                       const std::string& value, TimePoint at) {
+    return with_session<Status>(db_, op, [&](soci::session& sql) -> Status {
+      auto guard = db_.lock_writes();
+      std::string v = value;
+      long long updated = to_db(at);
+      std::string key = id;
+      soci::statement st = (sql.prepare << "UPDATE users SET " + std::string(column) +
+                                               " = :v, updated_at = :at WHERE id = :id",
+                            soci::use(v), soci::use(updated), soci::use(key));
+      if (execute_count(st) == 0) return not_found("user");
+      return {};
+    });
+  }
+
+  Database& db_;
+};
+
+}  // namespace
+
+std::unique_ptr<identity::UserRepository> make_user_repository(Database& db) {
+  return std::make_unique<SqlUserRepository>(db);
+}
+
+}  // namespace latchkey::store
