@@ -1,0 +1,537 @@
+// The one API client of the web app.
+//
+// Invariants (checked by client.test.ts):
+// - The access token lives only in this module's memory (a closure variable of the client);
+//   it is never written to localStorage, sessionStorage or a cookie. The refresh token is an
+//   HttpOnly cookie that this code never sees.
+// - Every state-changing request carries X-CSRF-Token when the CSRF cookie is readable.
+// - At most one refresh is in flight per tab; concurrent callers share it. Tabs announce a
+//   refresh on a BroadcastChannel (and hold a Web Lock when the browser has them) so that two
+//   tabs never present the same rotating refresh cookie at once, which the server would treat
+//   as reuse and answer by revoking the whole session family.
+// - A 401 caused by the access token triggers one refresh and one retry, never a loop.
+
+import { ApiError, problemFromResponse } from './problem';
+
+export { ApiError } from './problem';
+
+/** Cookie names set by the server; the `__Host-` ones are used over https. */
+export const CSRF_COOKIE_NAMES = ['__Host-latchkey_csrf', 'latchkey_csrf'] as const;
+export const CSRF_HEADER = 'X-CSRF-Token';
+export const CHANNEL_NAME = 'latchkey-auth';
+export const LOCK_NAME = 'latchkey-refresh';
+
+/** How long a tab waits for a peer tab's announced refresh before doing its own. */
+const PEER_REFRESH_WAIT_MS = 5000;
+/** Retry delay for a background refresh that failed for a transient reason. */
+const BACKGROUND_RETRY_MS = 15000;
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  state: string;
+  email_verified: boolean;
+  roles: string[];
+  created_at: string;
+}
+
+export interface SessionInfo {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  ip: string;
+  user_agent: string;
+  current: boolean;
+}
+
+export interface Provider {
+  id: string;
+  name: string;
+  url?: string;
+}
+
+export interface SignupResult {
+  status: string;
+  message?: string;
+}
+
+export type AuthState = 'unknown' | 'signed-in' | 'signed-out';
+
+/** Why the auth state changed; lets the UI tell "you signed out elsewhere" from a failed refresh. */
+export type AuthChangeReason = 'login' | 'refresh' | 'logout' | 'peer-login' | 'peer-logout' | 'expired';
+
+export type AuthListener = (state: AuthState, reason: AuthChangeReason) => void;
+
+/** The subset of BroadcastChannel the client uses, so tests can pass a fake. */
+export interface ChannelLike {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  close(): void;
+}
+
+/** The subset of navigator.locks the client uses. */
+export interface LocksLike {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+export interface ClientOptions {
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Returns the value of a readable cookie, or undefined. */
+  readCookie?: (name: string) => string | undefined;
+  /** null disables cross-tab coordination. */
+  channel?: ChannelLike | null;
+  locks?: LocksLike | null;
+  /** Random delay added to the scheduled refresh so tabs do not all wake at once. */
+  jitterMs?: () => number;
+  baseUrl?: string;
+}
+
+type Message =
+  | { type: 'refreshing'; from: string }
+  | { type: 'refresh-done'; from: string }
+  | { type: 'token'; from: string; token: string; expiresAt: number; login: boolean }
+  | { type: 'signed-out'; from: string };
+
+type RefreshOutcome = 'ok' | 'signed-out' | 'failed';
+
+interface RequestOptions {
+  body?: unknown;
+  /** Send the bearer token and refresh on 401 (default true). */
+  auth?: boolean;
+}
+
+export function readDocumentCookie(name: string): string | undefined {
+  if (typeof document === 'undefined') return undefined;
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      const raw = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        return raw;
+      }
+    }
+  }
+  return undefined;
+}
+
+function defaultChannel(): ChannelLike | null {
+  return typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(CHANNEL_NAME);
+}
+
+function defaultLocks(): LocksLike | null {
+  const nav = typeof navigator === 'undefined' ? undefined : navigator;
+  const locks = nav && 'locks' in nav ? (nav.locks as LockManager | undefined) : undefined;
+  if (!locks) return null;
+  return { request: <T,>(name: string, callback: () => Promise<T>) => locks.request(name, callback) as Promise<T> };
+}
+
+function newTabId(): string {
+  if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') {
+    return crypto.randomUUID();
+  }
+  return Math.random().toString(36).slice(2);
+}
+
+/** Codes of a 401 that mean "the access token is missing or stale": worth one refresh. */
+const REFRESHABLE_CODES = new Set(['unauthenticated', 'invalid_token', 'token_expired']);
+
+/** How long before expiry the background refresh runs. */
+export function refreshLeadMs(ttlMs: number): number {
+  return Math.min(60_000, Math.max(5_000, ttlMs * 0.2));
+}
+
+export function createApiClient(options: ClientOptions = {}) {
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const now = options.now ?? (() => Date.now());
+  const readCookie = options.readCookie ?? readDocumentCookie;
+  const channel = options.channel === undefined ? defaultChannel() : options.channel;
+  const locks = options.locks === undefined ? defaultLocks() : options.locks;
+  const jitterMs = options.jitterMs ?? (() => Math.floor(Math.random() * 2000));
+  const baseUrl = options.baseUrl ?? '';
+  const tabId = newTabId();
+
+  // --- in-memory token state (never persisted) ---
+  let accessToken: string | null = null;
+  let expiresAt = 0;
+  let issuedTtlMs = 0;
+  let generation = 0;
+  let state: AuthState = 'unknown';
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  let inFlight: Promise<RefreshOutcome> | null = null;
+  let initPromise: Promise<AuthState> | null = null;
+  let lastRefreshError: ApiError | null = null;
+  let peerRefresh: { until: number; done: Promise<void>; resolve: () => void } | null = null;
+  const listeners = new Set<AuthListener>();
+
+  function setState(next: AuthState, reason: AuthChangeReason) {
+    const changed = next !== state;
+    state = next;
+    if (changed || reason === 'login' || reason === 'peer-login') {
+      for (const listener of [...listeners]) listener(next, reason);
+    }
+  }
+
+  function post(message: Message) {
+    channel?.postMessage(message);
+  }
+
+  function clearTimer() {
+    if (refreshTimer !== undefined) clearTimeout(refreshTimer);
+    refreshTimer = undefined;
+  }
+
+  function schedule(delayMs: number) {
+    clearTimer();
+    refreshTimer = setTimeout(() => {
+      refreshTimer = undefined;
+      void backgroundRefresh();
+    }, Math.max(0, delayMs));
+  }
+
+  function setToken(token: string, until: number) {
+    accessToken = token;
+    expiresAt = until;
+    issuedTtlMs = Math.max(0, until - now());
+    generation += 1;
+    schedule(until - now() - refreshLeadMs(issuedTtlMs) + jitterMs());
+  }
+
+  function clearToken() {
+    accessToken = null;
+    expiresAt = 0;
+    generation += 1;
+    clearTimer();
+  }
+
+  function expiringSoon(): boolean {
+    return accessToken !== null && now() >= expiresAt - 5_000;
+  }
+
+  function csrfToken(): string | undefined {
+    for (const name of CSRF_COOKIE_NAMES) {
+      const value = readCookie(name);
+      if (value) return value;
+    }
+    return undefined;
+  }
+
+  function resolvePeerRefresh() {
+    if (peerRefresh) {
+      peerRefresh.resolve();
+      peerRefresh = null;
+    }
+  }
+
+  function onMessage(event: MessageEvent) {
+    const message = event.data as Message | null;
+    if (!message || typeof message !== 'object' || message.from === tabId) return;
+    switch (message.type) {
+      case 'refreshing': {
+        resolvePeerRefresh();
+        let resolve: () => void = () => {};
+        const done = new Promise<void>((r) => (resolve = r));
+        peerRefresh = { until: now() + PEER_REFRESH_WAIT_MS, done, resolve };
+        break;
+      }
+      case 'refresh-done':
+        resolvePeerRefresh();
+        break;
+      case 'token':
+        if (typeof message.token === 'string' && message.expiresAt > now()) {
+          setToken(message.token, message.expiresAt);
+          setState('signed-in', message.login ? 'peer-login' : 'refresh');
+        }
+        resolvePeerRefresh();
+        break;
+      case 'signed-out':
+        resolvePeerRefresh();
+        clearToken();
+        setState('signed-out', 'peer-logout');
+        break;
+    }
+  }
+  channel?.addEventListener('message', onMessage);
+
+  function acceptTokenResponse(body: TokenResponse, login: boolean) {
+    if (!body || typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') {
+      throw new ApiError({ code: 'internal', status: 200, detail: 'malformed token response' });
+    }
+    const until = now() + body.expires_in * 1000;
+    setToken(body.access_token, until);
+    post({ type: 'token', from: tabId, token: body.access_token, expiresAt: until, login });
+  }
+
+  async function rawFetch(method: string, path: string, body: unknown, bearer: string | null) {
+    const headers: Record<string, string> = {
+      Accept: 'application/json, application/problem+json',
+    };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    if (method !== 'GET' && method !== 'HEAD') {
+      const csrf = csrfToken();
+      if (csrf) headers[CSRF_HEADER] = csrf;
+    }
+    try {
+      return await doFetch(baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+      });
+    } catch (cause) {
+      throw new ApiError({
+        code: 'network',
+        status: 0,
+        detail: cause instanceof Error ? cause.message : String(cause),
+      });
+    }
+  }
+
+  async function readBody<T>(response: Response): Promise<T> {
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError({ code: 'internal', status: response.status, detail: 'response is not JSON' });
+    }
+  }
+
+  // --- refresh ---
+
+  async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return locks ? locks.request(LOCK_NAME, fn) : fn();
+  }
+
+  async function waitForPeer() {
+    const peer = peerRefresh;
+    if (!peer) return;
+    const remaining = peer.until - now();
+    if (remaining <= 0) {
+      if (peerRefresh === peer) peerRefresh = null;
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([peer.done, new Promise<void>((r) => (timer = setTimeout(r, remaining)))]);
+    clearTimeout(timer);
+    if (peerRefresh === peer) peerRefresh = null;
+  }
+
+  async function performRefresh(startGeneration: number): Promise<RefreshOutcome> {
+    // A peer tab announced a refresh: let it finish and share its token.
+    await waitForPeer();
+    if (generation !== startGeneration && accessToken && !expiringSoon()) return 'ok';
+    return withLock(async () => {
+      // Someone else refreshed while this tab waited for the lock.
+      if (generation !== startGeneration && accessToken && !expiringSoon()) return 'ok';
+      post({ type: 'refreshing', from: tabId });
+      let announcedResult = false;
+      try {
+        const response = await rawFetch('POST', '/api/auth/refresh', { mode: 'cookie' }, null);
+        if (response.ok) {
+          acceptTokenResponse(await readBody<TokenResponse>(response), false);
+          announcedResult = true;
+          setState('signed-in', 'refresh');
+          return 'ok';
+        }
+        const problem = await problemFromResponse(response, now());
+        if (response.status === 401 || response.status === 403 || response.status === 400) {
+          // The session is gone (or was never there): this tab is signed out. Other tabs find
+          // out on their own next refresh; a failed refresh is not a logout of theirs.
+          clearToken();
+          setState('signed-out', 'expired');
+          return 'signed-out';
+        }
+        lastRefreshError = problem;
+        return 'failed';
+      } catch (error) {
+        lastRefreshError = error instanceof ApiError ? error : new ApiError({ code: 'unknown', status: 0 });
+        return 'failed';
+      } finally {
+        if (!announcedResult) post({ type: 'refresh-done', from: tabId });
+      }
+    });
+  }
+
+  /**
+   * Refreshes the access token unless it already changed since `seenGeneration`.
+   * Concurrent callers share one in-flight refresh.
+   */
+  function refresh(seenGeneration = generation): Promise<RefreshOutcome> {
+    if (generation !== seenGeneration && accessToken && !expiringSoon()) {
+      return Promise.resolve('ok');
+    }
+    if (!inFlight) {
+      inFlight = performRefresh(generation).finally(() => {
+        inFlight = null;
+      });
+    }
+    return inFlight;
+  }
+
+  async function backgroundRefresh() {
+    if (!accessToken) return;
+    const outcome = await refresh();
+    if (outcome === 'failed' && accessToken && now() < expiresAt) {
+      schedule(Math.min(BACKGROUND_RETRY_MS, Math.max(0, expiresAt - now() - 1000)));
+    }
+  }
+
+  // --- requests ---
+
+  async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const auth = opts.auth ?? true;
+    if (auth && expiringSoon()) await refresh();
+    const seen = generation;
+    let response = await rawFetch(method, path, opts.body, auth ? accessToken : null);
+    if (response.status === 401 && auth) {
+      const problem = await problemFromResponse(response, now());
+      if (!REFRESHABLE_CODES.has(problem.code)) throw problem;
+      const outcome = await refresh(seen);
+      if (outcome === 'signed-out') throw problem;
+      if (outcome === 'failed') throw lastRefreshError ?? problem;
+      response = await rawFetch(method, path, opts.body, accessToken);
+      if (response.status === 401) {
+        const again = await problemFromResponse(response, now());
+        if (REFRESHABLE_CODES.has(again.code)) {
+          clearToken();
+          setState('signed-out', 'expired');
+        }
+        throw again;
+      }
+    }
+    if (!response.ok) throw await problemFromResponse(response, now());
+    return readBody<T>(response);
+  }
+
+  function signOutLocally() {
+    clearToken();
+    post({ type: 'signed-out', from: tabId });
+    setState('signed-out', 'logout');
+  }
+
+  return {
+    /** One silent refresh at start; later calls return the same answer. */
+    init(): Promise<AuthState> {
+      if (!initPromise) {
+        initPromise = (async () => {
+          if (accessToken) return state;
+          const outcome = await refresh();
+          if (outcome !== 'ok' && !accessToken) setState('signed-out', 'expired');
+          return state;
+        })();
+      }
+      return initPromise;
+    },
+
+    get state(): AuthState {
+      return state;
+    },
+
+    /** For tests and diagnostics only: the UI never needs the raw token. */
+    get accessToken(): string | null {
+      return accessToken;
+    },
+
+    subscribe(listener: AuthListener): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    request,
+    refresh: () => refresh(),
+
+    async signup(email: string, password: string, name: string): Promise<SignupResult> {
+      return request<SignupResult>('POST', '/api/auth/signup', {
+        body: { email, password, name },
+        auth: false,
+      });
+    },
+
+    async login(email: string, password: string): Promise<void> {
+      const body = await request<TokenResponse>('POST', '/api/auth/login', {
+        body: { email, password, mode: 'cookie' },
+        auth: false,
+      });
+      acceptTokenResponse(body, true);
+      setState('signed-in', 'login');
+    },
+
+    async logout(): Promise<void> {
+      try {
+        const response = await rawFetch('POST', '/api/auth/logout', {}, accessToken);
+        if (!response.ok && response.status !== 401) throw await problemFromResponse(response, now());
+      } finally {
+        signOutLocally();
+      }
+    },
+
+    async logoutAll(): Promise<void> {
+      await request<void>('POST', '/api/auth/logout-all', { body: {} });
+      signOutLocally();
+    },
+
+    me: () => request<User>('GET', '/api/me'),
+    updateProfile: (name: string) => request<User>('PATCH', '/api/me', { body: { name } }),
+    changePassword: (current: string, next: string) =>
+      request<void>('POST', '/api/me/password', { body: { current, new: next } }),
+
+    async deleteAccount(password: string): Promise<void> {
+      await request<void>('DELETE', '/api/me', { body: { password } });
+      signOutLocally();
+    },
+
+    async sessions(): Promise<SessionInfo[]> {
+      const body = await request<{ sessions: SessionInfo[] }>('GET', '/api/me/sessions');
+      return Array.isArray(body?.sessions) ? body.sessions : [];
+    },
+
+    revokeSession: (id: string) =>
+      request<void>('DELETE', `/api/me/sessions/${encodeURIComponent(id)}`),
+
+    /** Social providers; a 404 (not built yet) means none. */
+    async providers(): Promise<Provider[]> {
+      try {
+        const body = await request<{ providers?: Provider[] } | Provider[]>('GET', '/api/auth/providers', {
+          auth: false,
+        });
+        const list = Array.isArray(body) ? body : body?.providers;
+        return Array.isArray(list) ? list : [];
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) return [];
+        throw error;
+      }
+    },
+
+    /** Stops timers and the channel (tests, hot reload). */
+    dispose() {
+      clearTimer();
+      channel?.removeEventListener('message', onMessage);
+      channel?.close();
+      listeners.clear();
+    },
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+let defaultClient: ApiClient | null = null;
+
+/** The app-wide client (created on first use, so tests can build their own). */
+export function api(): ApiClient {
+  if (!defaultClient) defaultClient = createApiClient();
+  return defaultClient;
+}

@@ -1,0 +1,94 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
+import type { Provider } from '../api/client';
+import { useAuth } from '../auth/AuthProvider';
+import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
+import { useI18n } from '../i18n/I18nProvider';
+
+const FIELDS = ['email', 'password'] as const;
+type FieldName = (typeof FIELDS)[number];
+
+export function LoginPage() {
+  const { client, notice, setNotice } = useAuth();
+  const { t, problem } = useI18n();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [providers, setProviders] = useState<Provider[]>([]);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  useEffect(() => {
+    let alive = true;
+    client.providers().then(
+      (list) => alive && setProviders(list.filter((p) => typeof p.url === 'string' && p.url.startsWith('/'))),
+      () => undefined,
+    );
+    return () => {
+      alive = false;
+    };
+  }, [client]);
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setFormError(null);
+    const found: Partial<Record<FieldName, string>> = {};
+    if (!email.trim()) found.email = t('validation.required');
+    if (!password) found.password = t('validation.required');
+    setErrors(found);
+    if (Object.keys(found).length > 0) {
+      requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+      return;
+    }
+    setBusy(true);
+    try {
+      await client.login(email.trim(), password);
+      setNotice(null);
+      // RedirectIfSignedIn moves on to the page the visitor came for.
+    } catch (error) {
+      const split = splitError(error, FIELDS, problem);
+      if (split.field) setErrors({ [split.field]: split.text });
+      else setFormError(split.text);
+      setPassword('');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card">
+      <PageTitle>{t('login.title')}</PageTitle>
+      {notice ? <Notice message={t(`login.notice.${notice}`)} /> : null}
+      <form ref={formRef} onSubmit={onSubmit} noValidate>
+        <FormError message={formError} />
+        <Field label={t('field.email')} name="email" type="email" autoComplete="username" inputMode="email" required
+          value={email} onChange={(e) => { setEmail(e.target.value); setErrors((x) => ({ ...x, email: undefined })); }}
+          error={errors.email} />
+        <Field label={t('field.password')} name="password" type="password" autoComplete="current-password" required
+          value={password} onChange={(e) => { setPassword(e.target.value); setErrors((x) => ({ ...x, password: undefined })); }}
+          error={errors.password} />
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? t('login.submitting') : t('login.submit')}
+        </button>
+      </form>
+      {providers.length > 0 ? (
+        <div className="providers">
+          <h2>{t('login.providers')}</h2>
+          <ul>
+            {providers.map((p) => (
+              <li key={p.id}>
+                <a className="button" href={p.url}>
+                  {t('login.provider', { name: p.name })}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      <p className="alt">
+        {t('login.noAccount')} <Link to="/signup">{t('login.signupLink')}</Link>
+      </p>
+    </section>
+  );
+}

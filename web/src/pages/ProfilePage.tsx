@@ -1,0 +1,335 @@
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import type { SessionInfo } from '../api/client';
+import { useAuth } from '../auth/AuthProvider';
+import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
+import { useI18n } from '../i18n/I18nProvider';
+import { MIN_PASSWORD_LENGTH } from '../password/strength';
+import { StrengthHint } from './SignupPage';
+import { describeUserAgent } from './userAgent';
+import { MAX_NAME_LENGTH } from './validation';
+
+function useDateFormat() {
+  const { lang } = useI18n();
+  return useCallback(
+    (iso: string | undefined) => {
+      if (!iso) return '—';
+      const date = new Date(iso);
+      if (Number.isNaN(date.getTime())) return iso;
+      return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+    },
+    [lang],
+  );
+}
+
+function NameSection() {
+  const { client, user, setUser } = useAuth();
+  const { t, problem } = useI18n();
+  const [name, setName] = useState(user?.name ?? '');
+  const [error, setError] = useState<string | null>(null);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => setName(user?.name ?? ''), [user?.name]);
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setSaved(null);
+    setFormError(null);
+    const trimmed = name.trim();
+    if (!trimmed) return setError(t('validation.required'));
+    if (Array.from(trimmed).length > MAX_NAME_LENGTH) return setError(t('validation.nameLong', { max: MAX_NAME_LENGTH }));
+    setError(null);
+    setBusy(true);
+    try {
+      setUser(await client.updateProfile(trimmed));
+      setSaved(t('profile.nameSaved'));
+    } catch (err) {
+      const split = splitError(err, ['name'] as const, problem);
+      if (split.field) setError(split.text);
+      else setFormError(split.text);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="name-heading">
+      <h2 id="name-heading">{t('profile.nameSection')}</h2>
+      <form onSubmit={onSubmit} noValidate>
+        <FormError message={formError} />
+        <Field label={t('field.name')} name="name" autoComplete="name" required value={name}
+          onChange={(e) => { setName(e.target.value); setError(null); }} error={error} />
+        <button type="submit" disabled={busy}>{busy ? t('common.saving') : t('common.save')}</button>
+        <Notice message={saved} />
+      </form>
+    </section>
+  );
+}
+
+function PasswordSection({ onChanged }: { onChanged: () => void }) {
+  const { client, user } = useAuth();
+  const { t, problem } = useI18n();
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [errors, setErrors] = useState<Partial<Record<'current' | 'new' | 'confirm', string>>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setDone(null);
+    setFormError(null);
+    const found: typeof errors = {};
+    if (!current) found.current = t('validation.required');
+    if (!next) found.new = t('validation.required');
+    else if (Array.from(next).length < MIN_PASSWORD_LENGTH) found.new = t('validation.passwordShort', { min: MIN_PASSWORD_LENGTH });
+    if (!confirm) found.confirm = t('validation.required');
+    else if (confirm !== next) found.confirm = t('validation.mismatch');
+    setErrors(found);
+    if (Object.keys(found).length > 0) {
+      requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+      return;
+    }
+    setBusy(true);
+    try {
+      await client.changePassword(current, next);
+      setCurrent('');
+      setNext('');
+      setConfirm('');
+      setDone(t('password.changed'));
+      onChanged();
+    } catch (err) {
+      const split = splitError(err, ['current', 'new'] as const, problem);
+      // A wrong current password is reported on the "current" field.
+      const field = split.field ?? (err instanceof Error && 'code' in err && err.code === 'invalid_credentials' ? 'current' : null);
+      if (field) setErrors({ [field]: split.detail ? `${split.text} ${split.detail}` : split.text });
+      else setFormError(split.text);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="password-heading">
+      <h2 id="password-heading">{t('password.section')}</h2>
+      <form ref={formRef} onSubmit={onSubmit} noValidate>
+        <FormError message={formError} />
+        <input type="text" name="username" autoComplete="username" value={user?.email ?? ''} readOnly hidden />
+        <Field label={t('field.current')} name="current" type="password" autoComplete="current-password" required
+          value={current} onChange={(e) => { setCurrent(e.target.value); setErrors((x) => ({ ...x, current: undefined })); }}
+          error={errors.current} />
+        <Field label={t('field.new')} name="new" type="password" autoComplete="new-password" required
+          value={next} onChange={(e) => { setNext(e.target.value); setErrors((x) => ({ ...x, new: undefined })); }}
+          error={errors.new}
+          hint={<StrengthHint password={next} related={[user?.name ?? '', user?.email.split('@')[0] ?? '']} />} />
+        <Field label={t('field.confirmNew')} name="confirm" type="password" autoComplete="new-password" required
+          value={confirm} onChange={(e) => { setConfirm(e.target.value); setErrors((x) => ({ ...x, confirm: undefined })); }}
+          error={errors.confirm} />
+        <button type="submit" disabled={busy}>{t('password.submit')}</button>
+        <Notice message={done} />
+      </form>
+    </section>
+  );
+}
+
+function SessionsSection({ reloadKey }: { reloadKey: number }) {
+  const { client } = useAuth();
+  const { t, problem } = useI18n();
+  const formatDate = useDateFormat();
+  const [sessions, setSessions] = useState<SessionInfo[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busyId, setBusyId] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setSessions(await client.sessions());
+      setError(null);
+    } catch (err) {
+      setError(problem(err));
+    }
+  }, [client, problem]);
+
+  useEffect(() => {
+    void load();
+  }, [load, reloadKey]);
+
+  async function revoke(id: string) {
+    setBusyId(id);
+    setDone(null);
+    setError(null);
+    try {
+      await client.revokeSession(id);
+      setSessions((list) => list?.filter((s) => s.id !== id) ?? null);
+      setDone(t('sessions.revoked'));
+    } catch (err) {
+      setError(problem(err));
+    } finally {
+      setBusyId(null);
+    }
+  }
+
+  const others = sessions?.filter((s) => !s.current) ?? [];
+  const ordered = sessions ? [...sessions.filter((s) => s.current), ...others] : [];
+  return (
+    <section className="card" aria-labelledby="sessions-heading">
+      <h2 id="sessions-heading">{t('sessions.section')}</h2>
+      <FormError message={error} />
+      {sessions === null && !error ? <p role="status">{t('common.loading')}</p> : null}
+      {sessions !== null ? (
+        <ul className="sessions">
+          {ordered.map((s) => {
+            const device = describeUserAgent(s.user_agent) || t('sessions.unknownDevice');
+            return (
+              <li key={s.id} className={s.current ? 'session current' : 'session'}>
+                <div>
+                  <strong>{device}</strong>
+                  {s.current ? <span className="badge">{t('sessions.current')}</span> : null}
+                  <div className="muted">
+                    {t('sessions.lastUsed', { date: formatDate(s.last_used_at) })} ·{' '}
+                    {t('sessions.created', { date: formatDate(s.created_at) })}
+                    {s.ip ? <> · {t('sessions.ip', { ip: s.ip })}</> : null}
+                  </div>
+                </div>
+                {s.current ? null : (
+                  <button type="button" onClick={() => void revoke(s.id)} disabled={busyId === s.id}
+                    aria-label={t('sessions.revokeLabel', { device })}>
+                    {t('sessions.revoke')}
+                  </button>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      ) : null}
+      {sessions !== null && others.length === 0 ? <p className="muted">{t('sessions.none')}</p> : null}
+      <Notice message={done} />
+    </section>
+  );
+}
+
+function LogoutSection() {
+  const { client } = useAuth();
+  const { t, problem } = useI18n();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (err) {
+      setError(problem(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="logout-heading">
+      <h2 id="logout-heading">{t('logout.section')}</h2>
+      <FormError message={error} />
+      <div className="actions">
+        <button type="button" onClick={() => void run(() => client.logout())} disabled={busy}>
+          {t('logout.button')}
+        </button>
+        <button type="button" onClick={() => void run(() => client.logoutAll())} disabled={busy} aria-describedby="logout-all-hint">
+          {t('logout.all')}
+        </button>
+      </div>
+      <p id="logout-all-hint" className="muted">{t('logout.allHint')}</p>
+    </section>
+  );
+}
+
+function DeleteSection() {
+  const { client, setNotice } = useAuth();
+  const { t, problem } = useI18n();
+  const [password, setPassword] = useState('');
+  const [understood, setUnderstood] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setFormError(null);
+    if (!password) return setError(t('validation.required'));
+    setBusy(true);
+    try {
+      await client.deleteAccount(password);
+      setNotice('deleted');
+    } catch (err) {
+      const split = splitError(err, ['password'] as const, problem);
+      const isWrongPassword = err instanceof Error && 'code' in err && err.code === 'invalid_credentials';
+      if (split.field || isWrongPassword) setError(split.text);
+      else setFormError(split.text);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card danger" aria-labelledby="delete-heading">
+      <h2 id="delete-heading">{t('delete.section')}</h2>
+      <p>{t('delete.warning')}</p>
+      <form onSubmit={onSubmit} noValidate>
+        <FormError message={formError} />
+        <Field label={t('delete.password')} name="password" type="password" autoComplete="current-password" required
+          value={password} onChange={(e) => { setPassword(e.target.value); setError(null); }} error={error} />
+        <div className="check">
+          <input id="delete-understand" type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.target.checked)} />
+          <label htmlFor="delete-understand">{t('delete.understand')}</label>
+        </div>
+        <button type="submit" className="destructive" disabled={busy || !understood}>
+          {t('delete.button')}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+export function ProfilePage() {
+  const { user } = useAuth();
+  const { t } = useI18n();
+  const formatDate = useDateFormat();
+  const [sessionsKey, setSessionsKey] = useState(0);
+
+  return (
+    <div className="stack">
+      <PageTitle>{t('profile.title')}</PageTitle>
+      <section className="card" aria-labelledby="summary-heading">
+        <h2 id="summary-heading">{t('profile.summary')}</h2>
+        {user ? (
+          <dl className="summary">
+            <dt>{t('profile.email')}</dt>
+            <dd>
+              {user.email}{' '}
+              <span className={user.email_verified ? 'badge ok' : 'badge warn'}>
+                {user.email_verified ? t('profile.verified') : t('profile.notVerified')}
+              </span>
+            </dd>
+            <dt>{t('profile.memberSince')}</dt>
+            <dd>{formatDate(user.created_at)}</dd>
+            {user.roles?.length ? (
+              <>
+                <dt>{t('profile.roles')}</dt>
+                <dd>{user.roles.join(', ')}</dd>
+              </>
+            ) : null}
+          </dl>
+        ) : (
+          <p role="status">{t('common.loading')}</p>
+        )}
+      </section>
+      <NameSection />
+      <PasswordSection onChanged={() => setSessionsKey((k) => k + 1)} />
+      <SessionsSection reloadKey={sessionsKey} />
+      <LogoutSection />
+      <DeleteSection />
+    </div>
+  );
+}
