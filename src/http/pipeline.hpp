@@ -1,0 +1,59 @@
+#pragma once
+// The middleware chain between the transport and the handlers, in this order:
+// request id -> client IP (X-Forwarded-For only from trusted proxies) -> CORS -> route match
+// (404/405) -> authentication (routes declared Auth::kBearer) -> run the handler inline or on the
+// worker pool (503 when its queue is full) -> security headers, request id, metrics, access log.
+// Paths outside the API are served from the web app (SPA fallback to index.html).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "http/static_files.hpp"
+#include "http/worker_pool.hpp"
+
+namespace latchkey::http {
+
+struct PipelineOptions {
+  std::vector<std::string> trusted_proxies;  // IPs or CIDRs
+  std::vector<std::string> cors_origins;
+  bool hsts = false;                         // public URL is https
+};
+
+using Authenticator = std::function<Result<Principal>(const Context&)>;
+
+class Pipeline final : public RequestHandler {
+ public:
+  Pipeline(PipelineOptions options, const Router& router, WorkerPool& workers, Metrics& metrics,
+           Authenticator authenticate, const StaticFiles* web);
+
+  void handle(Request&& request, std::string peer_ip,
+              std::function<void(Response&&)> done) override;
+
+  // Exposed for tests: the client address for a peer and its X-Forwarded-For header.
+  std::string client_ip(const std::string& peer, std::string_view forwarded_for) const;
+
+ private:
+  struct Network;
+  bool trusted(const std::string& ip) const;
+  void finish(Context& ctx, Response& res, std::chrono::steady_clock::time_point started) const;
+  Response run_route(const Route& route, Context& ctx) const;
+
+  PipelineOptions options_;
+  const Router& router_;
+  WorkerPool& workers_;
+  Metrics& metrics_;
+  Authenticator authenticate_;
+  const StaticFiles* web_;
+  std::vector<std::shared_ptr<Network>> proxies_;
+};
+
+// True when `path` belongs to the server's own API (never served from the web app).
+bool is_api_path(std::string_view path);
+
+}  // namespace latchkey::http
