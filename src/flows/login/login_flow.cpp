@@ -1,0 +1,151 @@
+#include "flows/login/login_flow.hpp"
+
+#include "common/encoding.hpp"
+#include "identity/email.hpp"
+
+namespace latchkey::flows {
+namespace {
+
+using methods::password::PasswordHasher;
+
+std::string account_key(const std::string& email) { return "login:acct:" + email; }
+std::string ip_key(const std::string& ip) { return "login:ip:" + ip; }
+
+std::size_t code_points(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+Error bad_credentials() {
+  return Error::make(ErrorCode::kInvalidCredentials, "the e-mail or password is incorrect");
+}
+
+}  // namespace
+
+Status check_password_length(std::string_view password, const char* field) {
+  if (password.size() > 4 * kMaxPasswordLength || code_points(password) > kMaxPasswordLength) {
+    return Error::on_field(ErrorCode::kInvalidField, field,
+                           std::string(field) + " is too long (at most 128 characters)");
+  }
+  return {};
+}
+
+Result<PasswordVerifier::Outcome> PasswordVerifier::verify(std::string_view password,
+                                                           std::string_view stored) {
+  auto permit = limiter_.acquire();
+  if (!permit) return permit.error();
+  Outcome out;
+  if (stored.empty()) {
+    hasher_.dummy_verify(password);
+    return out;
+  }
+  const auto verdict = hasher_.verify(password, stored);
+  out.match = verdict != PasswordHasher::Verdict::kMismatch;
+  if (verdict == PasswordHasher::Verdict::kMatchNeedsRehash) out.upgraded_hash = hasher_.hash(password);
+  return out;
+}
+
+Result<std::string> PasswordVerifier::hash(std::string_view password) {
+  auto permit = limiter_.acquire();
+  if (!permit) return permit.error();
+  return hasher_.hash(password);
+}
+
+LoginFlow::LoginFlow(identity::UserRepository& users, PasswordVerifier& verifier,
+                     Throttle& account_throttle, Throttle& ip_throttle,
+                     sessions::SessionService& sessions, audit::AuditSink& audit,
+                     const Clock& clock)
+    : users_(users),
+      verifier_(verifier),
+      account_throttle_(account_throttle),
+      ip_throttle_(ip_throttle),
+      sessions_(sessions),
+      audit_(audit),
+      clock_(clock) {}
+
+void LoginFlow::record_failure(const std::string& email, const LoginRequest& request,
+                               const std::string& subject, const std::string& reason) {
+  // Only wrong passwords count towards throttling; a right password on a pending or disabled
+  // account is audited but not punished.
+  if (reason == "bad_password" || reason == "no_user") {
+    (void)account_throttle_.record_failure(account_key(email));
+    (void)ip_throttle_.record_failure(ip_key(request.client.ip));
+  }
+  audit::Event e;
+  e.type = "login";
+  e.outcome = "failure";
+  e.subject_id = subject;
+  e.ip = request.client.ip;
+  e.user_agent = request.client.user_agent;
+  e.details = {{"reason", reason}, {"email_hash", sha256_hex(email).substr(0, 16)}};
+  audit_.record(e);
+}
+
+Result<sessions::Tokens> LoginFlow::run(const LoginRequest& request) {
+  auto email = identity::normalize_email(request.email);
+  if (!email) return email.error();
+  if (request.password.empty()) {
+    return Error::on_field(ErrorCode::kInvalidField, "password", "password is required");
+  }
+  if (auto st = check_password_length(request.password); !st) return st.error();
+
+  // Throttling before any hashing: a locked account or IP costs the attacker nothing to ask
+  // and us nothing to answer.
+  for (auto* t : {&account_throttle_, &ip_throttle_}) {
+    const auto key = t == &account_throttle_ ? account_key(*email) : ip_key(request.client.ip);
+    auto blocked = t->blocked_for(key);
+    if (!blocked) return blocked.error();
+    if (*blocked) {
+      audit::Event e;
+      e.type = "login.throttled";
+      e.outcome = "failure";
+      e.ip = request.client.ip;
+      e.user_agent = request.client.user_agent;
+      e.details = {{"scope", t == &account_throttle_ ? "account" : "ip"}};
+      audit_.record(e);
+      Error err = Error::make(ErrorCode::kRateLimited, "too many failed attempts; try again later");
+      err.retry_after = **blocked;
+      return err;
+    }
+  }
+
+  auto found = users_.find_by_email(*email);
+  if (!found) return found.error();
+  const std::string stored = *found ? (*found)->password_hash : std::string();
+  auto checked = verifier_.verify(request.password, stored);
+  if (!checked) return checked.error();
+  if (!*found || !checked->match) {
+    record_failure(*email, request, *found ? (*found)->id : "", *found ? "bad_password" : "no_user");
+    return bad_credentials();
+  }
+  identity::User user = **found;
+  (void)account_throttle_.reset(account_key(*email));
+  if (checked->upgraded_hash) {
+    // Best effort: a failed upgrade must not block the login; it is retried next time.
+    if (users_.set_password_hash(user.id, *checked->upgraded_hash, clock_.now())) {
+      user.password_hash = *checked->upgraded_hash;
+    }
+  }
+  if (user.state != identity::AccountState::kActive) {
+    record_failure(*email, request, user.id, std::string(identity::to_string(user.state)));
+    if (user.state == identity::AccountState::kPending) {
+      return Error::make(ErrorCode::kAccountPending,
+                         "verify your e-mail address before signing in");
+    }
+    return Error::make(ErrorCode::kAccountDisabled, "this account is disabled");
+  }
+  auto tokens = sessions_.start(user, {"pwd"}, request.client);
+  if (!tokens) return tokens.error();
+  audit::Event e;
+  e.type = "login";
+  e.outcome = "success";
+  e.actor_id = e.subject_id = user.id;
+  e.ip = request.client.ip;
+  e.user_agent = request.client.user_agent;
+  e.details = {{"session_id", tokens->session_id}, {"method", "password"}};
+  audit_.record(e);
+  return tokens;
+}
+
+}  // namespace latchkey::flows

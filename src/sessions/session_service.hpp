@@ -1,0 +1,81 @@
+#pragma once
+// Sessions and refresh-token rotation (DESIGN.md section 4):
+// - start(): a login creates a session (its own refresh family) and the first refresh token;
+// - refresh(): every use rotates the token; a rotated token presented again revokes the session
+//   and is audited, except within `refresh_grace` of its rotation, when the caller gets the same
+//   successor (two tabs refreshing at once);
+// - end()/end_all(): logout, logout everywhere, password change; revoked ids go to the
+//   revocation list so access tokens of those sessions stop working at once.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.hpp"
+#include "common/clock.hpp"
+#include "common/random.hpp"
+#include "common/result.hpp"
+#include "identity/user_repository.hpp"
+#include "sessions/revocation.hpp"
+#include "sessions/session_repository.hpp"
+#include "sessions/token_minter.hpp"
+
+namespace latchkey::sessions {
+
+struct SessionOptions {
+  std::chrono::seconds refresh_ttl{30 * 24 * 3600};
+  std::chrono::seconds session_ttl{90 * 24 * 3600};
+  std::chrono::seconds refresh_grace{10};
+};
+
+struct ClientInfo {
+  std::string ip;
+  std::string user_agent;
+};
+
+struct Tokens {
+  std::string access_token;
+  std::int64_t expires_in = 0;
+  std::string refresh_token;
+  std::string session_id;
+  std::string user_id;
+};
+
+class SessionService {
+ public:
+  SessionService(SessionRepository& sessions, identity::UserRepository& users,
+                 AccessTokenMinter& minter, RevocationList& revocations, audit::AuditSink& audit,
+                 const Clock& clock, Random& random, SessionOptions options);
+
+  Result<Tokens> start(const identity::User& user, std::vector<std::string> amr,
+                       const ClientInfo& client);
+  Result<Tokens> refresh(std::string_view refresh_token, const ClientInfo& client);
+  // The session a refresh token belongs to (for logout by refresh token); kInvalidRefreshToken
+  // when unknown.
+  Result<std::string> session_of(std::string_view refresh_token);
+  Status end(const std::string& session_id, const std::string& reason);
+  // Ends every session of the user except `except`; returns how many ended.
+  Result<std::size_t> end_all(const std::string& user_id, const std::string& reason,
+                              const std::optional<std::string>& except = std::nullopt);
+  Result<std::vector<Session>> list(const std::string& user_id);
+  // Ends one of the user's own sessions; another user's session id is kNotFound.
+  Status end_own(const std::string& user_id, const std::string& session_id);
+
+ private:
+  Result<Tokens> issue(const identity::User& user, const Session& session,
+                       std::string refresh_token);
+  Result<Tokens> reuse_or_grace(const RefreshToken& row, std::string_view presented,
+                                const ClientInfo& client);
+  Status revoke_ids(const std::vector<std::string>& ids);
+
+  SessionRepository& sessions_;
+  identity::UserRepository& users_;
+  AccessTokenMinter& minter_;
+  RevocationList& revocations_;
+  audit::AuditSink& audit_;
+  const Clock& clock_;
+  Random& random_;
+  SessionOptions options_;
+};
+
+}  // namespace latchkey::sessions
