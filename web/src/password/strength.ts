@@ -37,7 +37,9 @@ export function passwordStrength(password: string, related: string[] = []): Stre
   if (/[^A-Za-z0-9]/.test(password)) pool += 33;
   // Non-ASCII letters (Hangul and others) come from a much larger alphabet.
   if (/[^\u0000-\u007f]/.test(password)) pool += 100;
-  const bits = chars.length * Math.log2(Math.max(pool, 2)) * (new Set(chars).size / chars.length);
+  // Repeated characters add little: count at most two uses of each distinct character.
+  const effectiveLength = Math.min(chars.length, new Set(chars).size * 2);
+  const bits = effectiveLength * Math.log2(Math.max(pool, 2));
 
   let score: StrengthScore = bits < 36 ? 1 : bits < 60 ? 2 : bits < 80 ? 3 : 4;
   for (const item of related) {
