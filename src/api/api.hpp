@@ -1,0 +1,55 @@
+#pragma once
+// The HTTP API: thin handlers (parse -> one service call -> render), registered into the router
+// with their method, path, work kind and authentication requirement in one table per resource.
+
+#include <functional>
+#include <string>
+
+#include "flows/login/login_flow.hpp"
+#include "flows/settings/settings_flow.hpp"
+#include "flows/signup/signup_flow.hpp"
+#include "http/metrics.hpp"
+#include "http/pipeline.hpp"
+#include "http/router.hpp"
+#include "sessions/session_service.hpp"
+
+namespace latchkey::api {
+
+struct CookieOptions {
+  bool secure = true;  // Secure + __Host- prefix; false only for http://localhost development
+  std::chrono::seconds refresh_max_age{30 * 24 * 3600};
+};
+
+// Verifies a bearer access token (signature, claims, revocation) into a Principal.
+using AccessVerifier = std::function<Result<http::Principal>(std::string_view token)>;
+
+struct AuthApiDeps {
+  flows::SignupFlow& signup;
+  flows::LoginFlow& login;
+  sessions::SessionService& sessions;
+  AccessVerifier verify;
+  http::Metrics& metrics;
+  CookieOptions cookies;
+};
+
+struct MeApiDeps {
+  flows::SettingsFlow& settings;
+  sessions::SessionService& sessions;
+};
+
+struct WellKnownDeps {
+  std::function<std::string()> jwks_json;  // current JWKS document
+  std::string issuer;
+  std::string public_url;
+  std::function<Status()> ready;           // database reachable
+  http::Metrics& metrics;
+};
+
+void add_auth_routes(http::Router& router, AuthApiDeps deps);
+void add_me_routes(http::Router& router, MeApiDeps deps);
+void add_well_known_routes(http::Router& router, WellKnownDeps deps);
+
+// The Authenticator for Auth::kBearer routes: reads `Authorization: Bearer`.
+http::Authenticator bearer_authenticator(AccessVerifier verify);
+
+}  // namespace latchkey::api

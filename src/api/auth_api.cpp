@@ -1,0 +1,249 @@
+// /api/auth/*: sign-up, login, refresh, logout, logout everywhere, and the gateway check.
+#include <boost/algorithm/string/join.hpp>
+
+#include "api/api.hpp"
+#include "api/responses.hpp"
+#include "common/encoding.hpp"
+#include "common/random.hpp"
+#include "http/cookies.hpp"
+#include "http/json_body.hpp"
+
+namespace latchkey::api {
+namespace {
+
+using http::Auth;
+using http::Context;
+using http::HttpStatus;
+using http::JsonBody;
+using http::Response;
+using http::Verb;
+using http::Work;
+
+struct CookieNames {
+  std::string refresh, csrf;
+};
+
+CookieNames cookie_names(const CookieOptions& o) {
+  // The __Host- prefix pins the cookie to this host, path / and Secure (no cookie tossing from
+  // subdomains). Plain http://localhost development cannot use it.
+  return o.secure ? CookieNames{"__Host-latchkey_refresh", "__Host-latchkey_csrf"}
+                  : CookieNames{"latchkey_refresh", "latchkey_csrf"};
+}
+
+sessions::ClientInfo client_of(const Context& ctx) {
+  return {ctx.client_ip, std::string(ctx.request[http::Field::user_agent])};
+}
+
+// `mode` says where the refresh token goes: "cookie" (browsers) or "bearer" (apps, default).
+Result<bool> read_cookie_mode(JsonBody& body) {
+  auto mode = body.optional_string("mode", {.required = false, .max = 16});
+  if (!mode) return false;
+  if (*mode == "cookie") return true;
+  if (*mode == "bearer") return false;
+  return Error::on_field(ErrorCode::kInvalidField, "mode", "mode must be \"cookie\" or \"bearer\"");
+}
+
+Response token_response(const Context& ctx, const AuthApiDeps& deps, const sessions::Tokens& t,
+                        bool cookie_mode) {
+  nlohmann::json body = {{"access_token", t.access_token},
+                         {"token_type", "Bearer"},
+                         {"expires_in", t.expires_in}};
+  if (!cookie_mode) body["refresh_token"] = t.refresh_token;
+  auto res = json(ctx, HttpStatus::ok, body);
+  res.set(http::Field::cache_control, "no-store");
+  res.set(http::Field::pragma, "no-cache");
+  if (cookie_mode) {
+    const auto names = cookie_names(deps.cookies);
+    const auto max_age = deps.cookies.refresh_max_age.count();
+    thread_local OsRandom random;
+    res.insert(http::Field::set_cookie,
+               http::set_cookie_header({names.refresh, t.refresh_token, true, deps.cookies.secure,
+                                        "Strict", "/", max_age}));
+    res.insert(http::Field::set_cookie,
+               http::set_cookie_header({names.csrf, random.token(24), false, deps.cookies.secure,
+                                        "Strict", "/", max_age}));
+  }
+  return res;
+}
+
+void clear_cookies(Response& res, const CookieOptions& o) {
+  const auto names = cookie_names(o);
+  res.insert(http::Field::set_cookie,
+             http::set_cookie_header({names.refresh, "", true, o.secure, "Strict", "/", 0}));
+  res.insert(http::Field::set_cookie,
+             http::set_cookie_header({names.csrf, "", false, o.secure, "Strict", "/", 0}));
+}
+
+// Requests that rely on the refresh cookie must prove they come from our own pages: the
+// X-CSRF-Token header must equal the CSRF cookie (double submit; the cookie is SameSite=Strict).
+Status check_csrf(const Context& ctx, const CookieOptions& o) {
+  const auto names = cookie_names(o);
+  auto cookie = http::cookie_value(ctx.request, names.csrf);
+  auto header = ctx.request["X-CSRF-Token"];
+  if (!cookie || cookie->empty() || header.empty() || !constant_time_equal(*cookie, header)) {
+    return Error::make(ErrorCode::kCsrfFailed,
+                       "missing or mismatched X-CSRF-Token header for a cookie-authenticated "
+                       "request");
+  }
+  return {};
+}
+
+std::optional<std::string> bearer_token(const Context& ctx) {
+  auto h = ctx.request[http::Field::authorization];
+  if (h.size() < 7 || !boost::beast::iequals(h.substr(0, 7), "Bearer ")) return std::nullopt;
+  auto token = h.substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  if (token.empty()) return std::nullopt;
+  return std::string(token);
+}
+
+Response signup(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  flows::SignupRequest req;
+  req.email = body->string("email", {.max = 320});
+  req.password = body->string("password", {.max = 4096, .allow_control = true});
+  req.name = body->string("name", {.required = false, .max = 100});
+  req.client = client_of(ctx);
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (auto st = flows::check_password_length(req.password); !st) return problem(ctx, st.error());
+  auto outcome = deps.signup.run(req);
+  if (!outcome) return problem(ctx, outcome.error());
+  return json(ctx, HttpStatus::created,
+              {{"status", "ok"},
+               {"verification_required", outcome->verification_required},
+               {"message", outcome->verification_required
+                               ? "If the address can be used, we sent a link to verify it."
+                               : "Account created. You can sign in now."}});
+}
+
+Response login(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  flows::LoginRequest req;
+  req.email = body->string("email", {.max = 320});
+  req.password = body->string("password", {.max = 4096, .allow_control = true});
+  auto cookie_mode = read_cookie_mode(*body);
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (!cookie_mode) return problem(ctx, cookie_mode.error());
+  req.client = client_of(ctx);
+  auto tokens = deps.login.run(req);
+  if (tokens) {
+    deps.metrics.count_login(true);
+    return token_response(ctx, deps, *tokens, *cookie_mode);
+  }
+  if (tokens.error().code == ErrorCode::kInvalidCredentials) deps.metrics.count_login(false);
+  return problem(ctx, tokens.error());
+}
+
+Response refresh(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request, /*allow_empty=*/true);
+  if (!body) return problem(ctx, body.error());
+  auto given = body->optional_string("refresh_token", {.required = false, .max = 256});
+  auto cookie_mode = read_cookie_mode(*body);
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (!cookie_mode) return problem(ctx, cookie_mode.error());
+  std::string token;
+  bool use_cookie = false;
+  if (given) {
+    token = *given;
+  } else {
+    auto cookie = http::cookie_value(ctx.request, cookie_names(deps.cookies).refresh);
+    if (!cookie) {
+      return problem(ctx, Error::make(ErrorCode::kUnauthenticated, "no refresh token given"));
+    }
+    if (auto st = check_csrf(ctx, deps.cookies); !st) return problem(ctx, st.error());
+    token = *cookie;
+    use_cookie = true;
+  }
+  auto tokens = deps.sessions.refresh(token, client_of(ctx));
+  if (!tokens) {
+    auto res = problem(ctx, tokens.error());
+    if (use_cookie) clear_cookies(res, deps.cookies);
+    return res;
+  }
+  return token_response(ctx, deps, *tokens, use_cookie || *cookie_mode);
+}
+
+Response logout(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request, /*allow_empty=*/true);
+  if (!body) return problem(ctx, body.error());
+  auto given = body->optional_string("refresh_token", {.required = false, .max = 256});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  std::optional<std::string> session_id;
+  bool had_cookie = false;
+  if (given) {
+    if (auto sid = deps.sessions.session_of(*given)) session_id = *sid;
+  } else if (auto cookie = http::cookie_value(ctx.request, cookie_names(deps.cookies).refresh)) {
+    if (auto st = check_csrf(ctx, deps.cookies); !st) return problem(ctx, st.error());
+    had_cookie = true;
+    if (auto sid = deps.sessions.session_of(*cookie)) session_id = *sid;
+  } else if (auto bearer = bearer_token(ctx)) {
+    auto principal = deps.verify(*bearer);
+    if (!principal) return problem(ctx, principal.error());
+    session_id = principal->session_id;
+  } else {
+    return problem(ctx, Error::make(ErrorCode::kUnauthenticated,
+                                    "give a refresh token, the session cookie or a bearer token"));
+  }
+  // Logging out an unknown or already-ended session succeeds: logout is idempotent.
+  if (session_id) {
+    if (auto st = deps.sessions.end(*session_id, "logout"); !st) return problem(ctx, st.error());
+  }
+  auto res = no_content(ctx);
+  if (had_cookie) clear_cookies(res, deps.cookies);
+  return res;
+}
+
+Response logout_all(const Context& ctx, AuthApiDeps& deps) {
+  auto ended = deps.sessions.end_all(ctx.principal->user_id, "logout_all");
+  if (!ended) return problem(ctx, ended.error());
+  auto res = no_content(ctx);
+  clear_cookies(res, deps.cookies);
+  return res;
+}
+
+// For nginx auth_request and other gateways. Never touches the database.
+Response check(const Context& ctx, AuthApiDeps& deps) {
+  auto token = bearer_token(ctx);
+  if (!token) {
+    return problem(ctx, Error::make(ErrorCode::kUnauthenticated, "no bearer token given"));
+  }
+  auto principal = deps.verify(*token);
+  if (!principal) return problem(ctx, principal.error());
+  auto res = no_content(ctx);
+  res.result(HttpStatus::ok);
+  res.set("X-Auth-Subject", principal->user_id);
+  res.set("X-Auth-Email", principal->email);
+  res.set("X-Auth-Roles", boost::algorithm::join(principal->roles, ","));
+  res.set("X-Auth-Session", principal->session_id);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+http::Authenticator bearer_authenticator(AccessVerifier verify) {
+  return [verify = std::move(verify)](const Context& ctx) -> Result<http::Principal> {
+    auto token = bearer_token(ctx);
+    if (!token) {
+      return Error::make(ErrorCode::kUnauthenticated, "this endpoint needs a bearer access token");
+    }
+    return verify(*token);
+  };
+}
+
+void add_auth_routes(http::Router& router, AuthApiDeps d) {
+  auto deps = std::make_shared<AuthApiDeps>(std::move(d));
+  auto bind = [deps](Response (*fn)(const Context&, AuthApiDeps&)) {
+    return [deps, fn](Context& ctx) { return fn(ctx, *deps); };
+  };
+  router.add({Verb::post, "/api/auth/signup", Work::kBlocking, Auth::kNone, bind(signup)});
+  router.add({Verb::post, "/api/auth/login", Work::kBlocking, Auth::kNone, bind(login)});
+  router.add({Verb::post, "/api/auth/refresh", Work::kBlocking, Auth::kNone, bind(refresh)});
+  router.add({Verb::post, "/api/auth/logout", Work::kBlocking, Auth::kNone, bind(logout)});
+  router.add({Verb::post, "/api/auth/logout-all", Work::kBlocking, Auth::kBearer, bind(logout_all)});
+  router.add({Verb::get, "/api/auth/check", Work::kInline, Auth::kNone, bind(check)});
+}
+
+}  // namespace latchkey::api

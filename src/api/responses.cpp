@@ -1,0 +1,41 @@
+#include "api/responses.hpp"
+
+#include <ctime>
+
+namespace latchkey::api {
+
+http::Response json(const http::Context& ctx, http::HttpStatus status, const nlohmann::json& body) {
+  http::Response res{status, ctx.request.version()};
+  res.set(http::Field::content_type, "application/json");
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.prepare_payload();
+  return res;
+}
+
+http::Response no_content(const http::Context& ctx) {
+  http::Response res{http::HttpStatus::no_content, ctx.request.version()};
+  res.prepare_payload();
+  return res;
+}
+
+std::string iso8601(TimePoint t) {
+  const std::time_t secs = to_unix(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json user_json(const identity::User& u) {
+  return {{"id", u.id},
+          {"email", u.email},
+          {"name", u.name},
+          {"state", identity::to_string(u.state)},
+          {"email_verified", u.email_verified},
+          {"roles", u.roles},
+          {"created_at", iso8601(u.created_at)},
+          {"updated_at", iso8601(u.updated_at)}};
+}
+
+}  // namespace latchkey::api

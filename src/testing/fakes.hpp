@@ -1,0 +1,187 @@
+#pragma once
+// In-memory fakes of the domain ports, for unit tests. Header-only; not linked into the server.
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "audit/audit.hpp"
+#include "common/encoding.hpp"
+#include "identity/user_repository.hpp"
+#include "sessions/session_repository.hpp"
+#include "sessions/token_minter.hpp"
+
+namespace latchkey::testing {
+
+class FakeUserRepository final : public identity::UserRepository {
+ public:
+  Status create(const identity::User& user) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, u] : users_) {
+      if (u.email == user.email) return Error::make(ErrorCode::kConflict, "email taken");
+    }
+    users_[user.id] = user;
+    return {};
+  }
+  Result<std::optional<identity::User>> find_by_id(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(id);
+    if (it == users_.end()) return std::optional<identity::User>();
+    return std::optional<identity::User>(it->second);
+  }
+  Result<std::optional<identity::User>> find_by_email(const std::string& email) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, u] : users_) {
+      if (u.email == email) return std::optional<identity::User>(u);
+    }
+    return std::optional<identity::User>();
+  }
+  Status update_name(const std::string& id, const std::string& name, TimePoint at) override {
+    return mutate(id, [&](identity::User& u) { u.name = name; u.updated_at = at; });
+  }
+  Status set_password_hash(const std::string& id, const std::string& hash, TimePoint at) override {
+    return mutate(id, [&](identity::User& u) { u.password_hash = hash; u.updated_at = at; });
+  }
+  Status set_state(const std::string& id, identity::AccountState state, TimePoint at) override {
+    return mutate(id, [&](identity::User& u) { u.state = state; u.updated_at = at; });
+  }
+  Status set_roles(const std::string& id, const std::vector<std::string>& roles,
+                   TimePoint at) override {
+    return mutate(id, [&](identity::User& u) { u.roles = roles; u.updated_at = at; });
+  }
+  Status remove(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    if (!users_.erase(id)) return Error::make(ErrorCode::kNotFound, "no such user");
+    return {};
+  }
+  Result<std::vector<identity::User>> list(int limit,
+                                           const std::optional<std::string>& after) override {
+    std::lock_guard lock(mutex_);
+    std::vector<identity::User> out;
+    for (const auto& [id, u] : users_) {
+      if (after && id <= *after) continue;
+      if (static_cast<int>(out.size()) >= limit) break;
+      out.push_back(u);
+    }
+    return out;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return users_.size();
+  }
+
+ private:
+  template <typename F>
+  Status mutate(const std::string& id, F f) {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(id);
+    if (it == users_.end()) return Error::make(ErrorCode::kNotFound, "no such user");
+    f(it->second);
+    return {};
+  }
+  mutable std::mutex mutex_;
+  std::map<std::string, identity::User> users_;
+};
+
+class FakeSessionRepository final : public sessions::SessionRepository {
+ public:
+  Status create(const sessions::Session& s, const sessions::RefreshToken& first) override {
+    std::lock_guard lock(mutex_);
+    sessions_[s.id] = s;
+    tokens_[first.hash] = first;
+    return {};
+  }
+  Result<std::optional<sessions::Session>> find(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return std::optional<sessions::Session>();
+    return std::optional<sessions::Session>(it->second);
+  }
+  Result<std::vector<sessions::Session>> list_active(const std::string& user_id,
+                                                     TimePoint now) override {
+    std::lock_guard lock(mutex_);
+    std::vector<sessions::Session> out;
+    for (const auto& [id, s] : sessions_) {
+      if (s.user_id == user_id && s.active(now)) out.push_back(s);
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+  Result<std::optional<sessions::RefreshToken>> find_refresh(const std::string& hash) override {
+    std::lock_guard lock(mutex_);
+    auto it = tokens_.find(hash);
+    if (it == tokens_.end()) return std::optional<sessions::RefreshToken>();
+    return std::optional<sessions::RefreshToken>(it->second);
+  }
+  Result<bool> rotate(const std::string& old_hash, const std::string& sealed,
+                      const sessions::RefreshToken& next, TimePoint now, const std::string& ip,
+                      const std::string& ua) override {
+    std::lock_guard lock(mutex_);
+    auto it = tokens_.find(old_hash);
+    if (it == tokens_.end() || it->second.rotated_at) return false;
+    it->second.rotated_at = now;
+    it->second.successor_sealed = sealed;
+    tokens_[next.hash] = next;
+    auto& s = sessions_[next.session_id];
+    s.last_used_at = now;
+    s.ip = ip;
+    s.user_agent = ua;
+    return true;
+  }
+  Result<bool> revoke(const std::string& id, TimePoint now, const std::string& reason) override {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || it->second.revoked_at) return false;
+    it->second.revoked_at = now;
+    it->second.revoke_reason = reason;
+    return true;
+  }
+  Result<std::vector<std::string>> revoke_all(const std::string& user_id, TimePoint now,
+                                              const std::string& reason,
+                                              const std::optional<std::string>& except) override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (auto& [id, s] : sessions_) {
+      if (s.user_id != user_id || s.revoked_at || (except && *except == id)) continue;
+      s.revoked_at = now;
+      s.revoke_reason = reason;
+      out.push_back(id);
+    }
+    return out;
+  }
+  Result<int> purge_expired(TimePoint) override { return 0; }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, sessions::Session> sessions_;
+  std::map<std::string, sessions::RefreshToken> tokens_;
+};
+
+// Mints "access:<sid>:<n>" strings: enough to see which session a token belongs to.
+class FakeMinter final : public sessions::AccessTokenMinter {
+ public:
+  Result<sessions::MintedToken> mint(const sessions::AccessGrant& g) override {
+    last = g;
+    return sessions::MintedToken{"access:" + g.session_id + ":" + std::to_string(++count), 600};
+  }
+  sessions::AccessGrant last;
+  int count = 0;
+};
+
+class RecordingAudit final : public audit::AuditSink {
+ public:
+  void record(const audit::Event& e) override {
+    std::lock_guard lock(mutex_);
+    events.push_back(e);
+  }
+  bool saw(const std::string& type, const std::string& outcome) const {
+    std::lock_guard lock(mutex_);
+    return std::any_of(events.begin(), events.end(),
+                       [&](const auto& e) { return e.type == type && e.outcome == outcome; });
+  }
+  mutable std::mutex mutex_;
+  std::vector<audit::Event> events;
+};
+
+}  // namespace latchkey::testing
