@@ -10,6 +10,8 @@ interface AuthValue {
   client: ApiClient;
   status: AuthState;
   user: User | null;
+  /** Set when loading the signed-in user failed (shown by pages that need the user). */
+  userError: unknown;
   setUser: (user: User) => void;
   reloadUser: () => Promise<void>;
   notice: LoginNotice | null;
@@ -26,18 +28,21 @@ function noticeFor(reason: AuthChangeReason): LoginNotice | null {
 export function AuthProvider({ children, client = api() }: { children: ReactNode; client?: ApiClient }) {
   const [status, setStatus] = useState<AuthState>(client.state);
   const [user, setUserState] = useState<User | null>(null);
+  const [userError, setUserError] = useState<unknown>(null);
   const [notice, setNotice] = useState<LoginNotice | null>(null);
   const wasSignedIn = useRef(false);
   const loadSeq = useRef(0);
 
   const reloadUser = useCallback(async () => {
     const seq = ++loadSeq.current;
+    setUserError(null);
     try {
       const me = await client.me();
       if (seq === loadSeq.current) setUserState(me);
-    } catch {
-      // A failed /me while signed in is shown by the page that needs the user; a 401 that
-      // survives a refresh signs the client out and the state listener handles it.
+    } catch (error) {
+      // A 401 that survives a refresh signs the client out and the state listener handles it;
+      // anything else is shown by the page that needs the user.
+      if (seq === loadSeq.current) setUserError(error);
     }
   }, [client]);
 
@@ -68,7 +73,7 @@ export function AuthProvider({ children, client = api() }: { children: ReactNode
   const setUser = useCallback((next: User) => setUserState(next), []);
 
   return (
-    <AuthContext.Provider value={{ client, status, user, setUser, reloadUser, notice, setNotice }}>
+    <AuthContext.Provider value={{ client, status, user, userError, setUser, reloadUser, notice, setNotice }}>
       {children}
     </AuthContext.Provider>
   );

@@ -15,6 +15,7 @@ export const en = {
   'common.save': 'Save',
   'common.saving': 'Saving…',
   'common.error': 'Error',
+  'common.retry': 'Try again',
 
   'field.name': 'Name',
   'field.email': 'E-mail',
@@ -148,6 +149,7 @@ export const ko: Catalogue = {
   'common.save': '저장',
   'common.saving': '저장하는 중…',
   'common.error': '오류',
+  'common.retry': '다시 시도',
 
   'field.name': '이름',
   'field.email': '이메일',

@@ -293,8 +293,8 @@ function DeleteSection() {
 }
 
 export function ProfilePage() {
-  const { user } = useAuth();
-  const { t } = useI18n();
+  const { user, userError, reloadUser } = useAuth();
+  const { t, problem } = useI18n();
   const formatDate = useDateFormat();
   const [sessionsKey, setSessionsKey] = useState(0);
 
@@ -321,6 +321,13 @@ export function ProfilePage() {
               </>
             ) : null}
           </dl>
+        ) : userError ? (
+          <>
+            <FormError message={problem(userError)} />
+            <button type="button" onClick={() => void reloadUser()}>
+              {t('common.retry')}
+            </button>
+          </>
         ) : (
           <p role="status">{t('common.loading')}</p>
         )}
