@@ -36,8 +36,7 @@ Failure classify(const std::exception& e) {
     int primary = le->result() & 0xff;
     if (primary == 19) {  // SQLITE_CONSTRAINT
       std::string msg = le->get_error_message();
-      if (msg.find("UNIQUE") != std::string::npos ||
-          msg.find("PRIMARY KEY") != std::string::npos) {
+      if (msg.find("UNIQUE") != std::string::npos || msg.find("PRIMARY KEY") != std::string::npos) {
         return Failure::kUnique;
       }
       return Failure::kOther;
@@ -53,7 +52,8 @@ Failure classify(const std::exception& e) {
       case 1205:  // ER_LOCK_WAIT_TIMEOUT
       case 1213:  // ER_LOCK_DEADLOCK
         return Failure::kTransient;
-      default: break;
+      default:
+        break;
     }
     if (me->get_error_category() == soci::soci_error::connection_error) {
       return Failure::kConnection;
@@ -100,15 +100,19 @@ void configure_connection(soci::session& sql, Dialect dialect) {
       // Fewer gap locks than REPEATABLE READ; compare-and-set updates read the latest row anyway.
       sql << "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
       break;
-    case Dialect::kPostgres: break;
+    case Dialect::kPostgres:
+      break;
   }
 }
 
 const soci::backend_factory& factory_for(Dialect d) {
   switch (d) {
-    case Dialect::kSqlite: return soci::sqlite3;
-    case Dialect::kMysql: return soci::mysql;
-    case Dialect::kPostgres: return soci::postgresql;
+    case Dialect::kSqlite:
+      return soci::sqlite3;
+    case Dialect::kMysql:
+      return soci::mysql;
+    case Dialect::kPostgres:
+      return soci::postgresql;
   }
   return soci::sqlite3;
 }
@@ -187,9 +191,12 @@ void record(soci::session& sql, const Migration& m) {
 
 std::string_view to_string(Dialect d) noexcept {
   switch (d) {
-    case Dialect::kSqlite: return "sqlite";
-    case Dialect::kMysql: return "mysql";
-    case Dialect::kPostgres: return "postgresql";
+    case Dialect::kSqlite:
+      return "sqlite";
+    case Dialect::kMysql:
+      return "mysql";
+    case Dialect::kPostgres:
+      return "postgresql";
   }
   return "sqlite";
 }
@@ -223,8 +230,8 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
         std::error_code ec;
         std::filesystem::create_directories(path.parent_path(), ec);
         if (ec) {
-          throw std::runtime_error("cannot create the directory of database " +
-                                   db->redacted_url_ + ": " + ec.message());
+          throw std::runtime_error("cannot create the directory of database " + db->redacted_url_ +
+                                   ": " + ec.message());
         }
       }
     }
@@ -250,8 +257,7 @@ Database::~Database() = default;
 std::string Database::scrub(std::string text) const {
   for (const auto& secret : secrets_) {
     if (secret.empty()) continue;
-    for (auto pos = text.find(secret); pos != std::string::npos;
-         pos = text.find(secret, pos + 3)) {
+    for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 3)) {
       text.replace(pos, secret.size(), "***");
     }
   }
@@ -267,8 +273,8 @@ bool Database::is_unique_violation(const std::exception& e) const {
   return classify(e) == Failure::kUnique;
 }
 
-Error Database::error_from(soci::session& sql, const std::exception& e,
-                           std::string_view operation, bool unique_is_conflict) {
+Error Database::error_from(soci::session& sql, const std::exception& e, std::string_view operation,
+                           bool unique_is_conflict) {
   Failure kind = classify(e);
   std::string detail = std::string(operation) + ": " + scrub(driver_message(e));
   if (kind == Failure::kOther && dialect_ != Dialect::kSqlite) {
@@ -296,7 +302,8 @@ Error Database::error_from(soci::session& sql, const std::exception& e,
       return Error{ErrorCode::kUnavailable, "database unavailable", {}, 1, std::move(detail)};
     case Failure::kTransient:
       return Error{ErrorCode::kUnavailable, "database busy", {}, 1, std::move(detail)};
-    case Failure::kOther: break;
+    case Failure::kOther:
+      break;
   }
   return Error::internal(std::move(detail));
 }
@@ -304,7 +311,10 @@ Error Database::error_from(soci::session& sql, const std::exception& e,
 Status Database::ping() {
   std::size_t pos = 0;
   if (!pool_->try_lease(pos, 2000)) {
-    return Error{ErrorCode::kUnavailable, "database unavailable", {}, 1,
+    return Error{ErrorCode::kUnavailable,
+                 "database unavailable",
+                 {},
+                 1,
                  "ping: no pooled connection free within 2 s"};
   }
   soci::session& sql = pool_->at(pos);

@@ -15,12 +15,12 @@ namespace latchkey::store {
 
 struct ParsedUrl {
   Dialect dialect = Dialect::kSqlite;
-  std::string sqlite_path;     // kSqlite only: the file path, or ":memory:"
-  std::string user;            // percent-decoded
-  std::string password;        // percent-decoded
-  std::string host;            // without brackets
+  std::string sqlite_path;  // kSqlite only: the file path, or ":memory:"
+  std::string user;         // percent-decoded
+  std::string password;     // percent-decoded
+  std::string host;         // without brackets
   std::optional<int> port;
-  std::string database;        // percent-decoded
+  std::string database;                      // percent-decoded
   std::map<std::string, std::string> query;  // percent-decoded
 };
 

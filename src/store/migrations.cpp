@@ -7,9 +7,12 @@ namespace latchkey::store {
 
 std::string_view Migration::script(Dialect d) const noexcept {
   switch (d) {
-    case Dialect::kSqlite: return sqlite;
-    case Dialect::kMysql: return mysql;
-    case Dialect::kPostgres: return postgres;
+    case Dialect::kSqlite:
+      return sqlite;
+    case Dialect::kMysql:
+      return mysql;
+    case Dialect::kPostgres:
+      return postgres;
   }
   return {};
 }

@@ -265,31 +265,28 @@ class SqlSessionRepository final : public sessions::SessionRepository {
   }
 
   Result<int> purge_expired(TimePoint before) override {
-    return with_session<Result<int>>(db_, "sessions.purge_expired",
-                                     [&](soci::session& sql) -> Result<int> {
-                                       Transaction tx(db_, sql);
-                                       long long at = to_db(before);
-                                       // Tokens of expiring sessions first (whatever the FKs),
-                                       // then expired tokens of live sessions, then sessions.
-                                       soci::statement tokens_of_sessions =
-                                           (sql.prepare << "DELETE FROM refresh_tokens WHERE "
-                                                           "session_id IN (SELECT id FROM "
-                                                           "sessions WHERE expires_at < :at)",
-                                            soci::use(at));
-                                       long long n = execute_count(tokens_of_sessions);
-                                       soci::statement tokens =
-                                           (sql.prepare << "DELETE FROM refresh_tokens WHERE "
-                                                           "expires_at < :at",
-                                            soci::use(at));
-                                       n += execute_count(tokens);
-                                       soci::statement sessions =
-                                           (sql.prepare << "DELETE FROM sessions WHERE "
-                                                           "expires_at < :at",
-                                            soci::use(at));
-                                       n += execute_count(sessions);
-                                       tx.commit();
-                                       return static_cast<int>(n);
-                                     });
+    return with_session<Result<int>>(
+        db_, "sessions.purge_expired", [&](soci::session& sql) -> Result<int> {
+          Transaction tx(db_, sql);
+          long long at = to_db(before);
+          // Tokens of expiring sessions first (whatever the FKs),
+          // then expired tokens of live sessions, then sessions.
+          soci::statement tokens_of_sessions = (sql.prepare << "DELETE FROM refresh_tokens WHERE "
+                                                               "session_id IN (SELECT id FROM "
+                                                               "sessions WHERE expires_at < :at)",
+                                                soci::use(at));
+          long long n = execute_count(tokens_of_sessions);
+          soci::statement tokens = (sql.prepare << "DELETE FROM refresh_tokens WHERE "
+                                                   "expires_at < :at",
+                                    soci::use(at));
+          n += execute_count(tokens);
+          soci::statement sessions = (sql.prepare << "DELETE FROM sessions WHERE "
+                                                     "expires_at < :at",
+                                      soci::use(at));
+          n += execute_count(sessions);
+          tx.commit();
+          return static_cast<int>(n);
+        });
   }
 
  private:

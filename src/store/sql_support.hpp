@@ -68,8 +68,12 @@ inline long long execute_count(soci::statement& st) {
   return st.get_affected_rows();
 }
 
-inline long long to_db(TimePoint t) { return static_cast<long long>(to_unix_ms(t)); }
-inline TimePoint from_db(long long ms) { return from_unix_ms(ms); }
+inline long long to_db(TimePoint t) {
+  return static_cast<long long>(to_unix_ms(t));
+}
+inline TimePoint from_db(long long ms) {
+  return from_unix_ms(ms);
+}
 
 // Nullable BIGINT time columns.
 struct NullableTime {

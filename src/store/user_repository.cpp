@@ -130,8 +130,7 @@ class SqlUserRepository final : public identity::UserRepository {
     return update_column("users.update_name", "name", id, name, at);
   }
 
-  Status set_password_hash(const std::string& id, const std::string& hash,
-                           TimePoint at) override {
+  Status set_password_hash(const std::string& id, const std::string& hash, TimePoint at) override {
     return with_session<Status>(db_, "users.set_password_hash", [&](soci::session& sql) -> Status {
       auto guard = db_.lock_writes();
       NullableText h = NullableText::of(hash);
@@ -176,8 +175,7 @@ class SqlUserRepository final : public identity::UserRepository {
           soci::use(key);
       sql << "DELETE FROM sessions WHERE user_id = :id", soci::use(key);
       sql << "DELETE FROM user_roles WHERE user_id = :id", soci::use(key);
-      soci::statement st =
-          (sql.prepare << "DELETE FROM users WHERE id = :id", soci::use(key));
+      soci::statement st = (sql.prepare << "DELETE FROM users WHERE id = :id", soci::use(key));
       if (execute_count(st) == 0) return not_found("user");
       tx.commit();
       return {};

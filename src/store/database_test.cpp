@@ -1,0 +1,237 @@
+#include "store/database.hpp"
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+
+#include <thread>
+
+#include "store/database_url.hpp"
+#include "store/migrations.hpp"
+#include "store/store_test_support.hpp"
+
+namespace latchkey::store {
+namespace {
+
+using testing::TempDir;
+using testing::TestDatabase;
+
+TEST(DatabaseUrl, SqliteRelativeAndAbsolute) {
+  auto rel = parse_database_url("sqlite://data/latchkey.db");
+  ASSERT_TRUE(rel);
+  EXPECT_EQ(rel->dialect, Dialect::kSqlite);
+  EXPECT_EQ(rel->sqlite_path, "data/latchkey.db");
+  auto abs = parse_database_url("sqlite:///tmp/x.db");
+  ASSERT_TRUE(abs);
+  EXPECT_EQ(abs->sqlite_path, "/tmp/x.db");
+  EXPECT_EQ(soci_connect_string(*abs), "/tmp/x.db");
+}
+
+TEST(DatabaseUrl, MysqlWithPercentEncodedCredentials) {
+  auto u = parse_database_url("mysql://lat%40ch:p%40ss%3Aw%2Fd@db.example:3307/latchkey");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->dialect, Dialect::kMysql);
+  EXPECT_EQ(u->user, "lat@ch");
+  EXPECT_EQ(u->password, "p@ss:w/d");
+  EXPECT_EQ(u->host, "db.example");
+  ASSERT_TRUE(u->port);
+  EXPECT_EQ(*u->port, 3307);
+  EXPECT_EQ(u->database, "latchkey");
+  EXPECT_EQ(soci_connect_string(*u),
+            "db='latchkey' user='lat@ch' password='p@ss:w/d' host='db.example' port=3307 "
+            "charset=utf8mb4 connect_timeout=10");
+}
+
+TEST(DatabaseUrl, MysqlQuotesAwkwardPasswords) {
+  auto u = parse_database_url("mysql://u:a%27b%5Cc%20d@h/db");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->password, "a'b\\c d");
+  EXPECT_NE(soci_connect_string(*u).find("password='a\\'b\\\\c d'"), std::string::npos);
+}
+
+TEST(DatabaseUrl, MysqlSocket) {
+  for (const char* url : {"mysql://u:p@localhost/db?unix_socket=/run/mysqld/mysqld.sock",
+                          "mysql://u:p@/db?socket=%2Frun%2Fmysqld%2Fmysqld.sock"}) {
+    auto u = parse_database_url(url);
+    ASSERT_TRUE(u) << url;
+    auto cs = soci_connect_string(*u);
+    EXPECT_NE(cs.find("unix_socket='/run/mysqld/mysqld.sock'"), std::string::npos) << cs;
+    EXPECT_EQ(cs.find("host="), std::string::npos) << cs;
+  }
+}
+
+TEST(DatabaseUrl, Postgres) {
+  auto u = parse_database_url("postgresql://app:s3cret@[::1]:5433/auth?sslmode=require");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->dialect, Dialect::kPostgres);
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(*u->port, 5433);
+  EXPECT_EQ(soci_connect_string(*u),
+            "dbname='auth' host='::1' port=5433 user='app' password='s3cret' sslmode='require' "
+            "connect_timeout=10");
+  auto short_scheme = parse_database_url("postgres://app@localhost/auth");
+  ASSERT_TRUE(short_scheme);
+  EXPECT_EQ(short_scheme->dialect, Dialect::kPostgres);
+}
+
+TEST(DatabaseUrl, RejectsMalformed) {
+  for (const char* url :
+       {"", "data/latchkey.db", "sqlite://", "oracle://u:p@h/db", "mysql://u:p@h:99999/db",
+        "mysql://u:p@h:12x/db", "mysql://u:p@h", "mysql://u:p@h/", "mysql://u:p%zz@h/db",
+        "mysql://u:p@h/db?ssl=1", "mysql://u:p@/db", "sqlite://a=b.db"}) {
+    auto u = parse_database_url(url);
+    EXPECT_FALSE(u) << url;
+    if (!u) {
+      EXPECT_EQ(u.error().code, ErrorCode::kInvalidField);
+      EXPECT_EQ(u.error().field, "database.url");
+    }
+  }
+}
+
+TEST(RedactUrl, MasksPasswordOnly) {
+  EXPECT_EQ(redact_url("mysql://latchkey:hunter2@127.0.0.1:3306/latchkey"),
+            "mysql://latchkey:***@127.0.0.1:3306/latchkey");
+  EXPECT_EQ(redact_url("postgresql://u:p@ss/word@h/db"), "postgresql://u:***@h/db");
+  EXPECT_EQ(redact_url("mysql://u@h/db"), "mysql://u@h/db");
+  EXPECT_EQ(redact_url("sqlite://data/latchkey.db"), "sqlite://data/latchkey.db");
+  EXPECT_EQ(redact_url("mysql://u:secret@h/db?unix_socket=/s"),
+            "mysql://u:***@h/db?unix_socket=/s");
+}
+
+TEST(Migrations, SplitStatementsDropsCommentsAndBlanks) {
+  auto s = split_statements(
+      "-- header\nCREATE TABLE a (x INT);\n\n  -- note\nCREATE INDEX i ON a(x);\n");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0], "CREATE TABLE a (x INT)");
+  EXPECT_EQ(s[1], "CREATE INDEX i ON a(x)");
+}
+
+TEST(Migrations, EveryVersionHasAScriptPerDialectInOrder) {
+  std::string previous;
+  for (const auto& m : all_migrations()) {
+    EXPECT_GT(std::string(m.version), previous);
+    previous = std::string(m.version);
+    for (auto d : {Dialect::kSqlite, Dialect::kMysql, Dialect::kPostgres}) {
+      EXPECT_FALSE(split_statements(m.script(d)).empty()) << m.version << " " << to_string(d);
+    }
+    // The same number of statements per dialect: a table or index missing in one dialect shows.
+    EXPECT_EQ(split_statements(m.sqlite).size(), split_statements(m.postgres).size());
+  }
+  EXPECT_EQ(Database::known_versions().front(), "0001");
+}
+
+TEST(DatabaseOpen, BadUrlThrowsWithoutPassword) {
+  try {
+    Database::open({"mysql://u:topsecret@h:0/db", 1});
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("database.url"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("topsecret"), std::string::npos) << msg;
+  }
+}
+
+TEST(DatabaseOpen, UnreachableServerThrowsWithoutPassword) {
+  // Port 1 on loopback refuses connections at once.
+  try {
+    Database::open({"mysql://latchkey:topsecret@127.0.0.1:1/latchkey", 1});
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("cannot connect"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("latchkey:***@"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("topsecret"), std::string::npos) << msg;
+  }
+}
+
+TEST(DatabaseOpen, SqliteCreatesParentDirectoryAndConfiguresEveryConnection) {
+  TempDir dir;
+  auto path = dir.path() / "nested" / "deeper" / "latchkey.db";
+  auto db = Database::open({"sqlite://" + path.string(), 3});
+  EXPECT_EQ(db->dialect(), Dialect::kSqlite);
+  EXPECT_TRUE(std::filesystem::exists(path.parent_path()));
+  ASSERT_EQ(db->pool_size(), 3u);
+  for (std::size_t i = 0; i < db->pool_size(); ++i) {
+    soci::session& sql = db->pool().at(i);
+    std::string mode;
+    int fk = 0, timeout = 0, sync = 0;
+    sql << "PRAGMA journal_mode", soci::into(mode);
+    sql << "PRAGMA foreign_keys", soci::into(fk);
+    sql << "PRAGMA busy_timeout", soci::into(timeout);
+    sql << "PRAGMA synchronous", soci::into(sync);
+    EXPECT_EQ(mode, "wal") << i;
+    EXPECT_EQ(fk, 1) << i;
+    EXPECT_EQ(timeout, 5000) << i;
+    EXPECT_EQ(sync, 1) << i;  // NORMAL
+  }
+}
+
+TEST(DatabaseOpen, SqliteRelativePathIsRelativeToWorkingDirectory) {
+  TempDir dir;
+  auto old = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  {
+    auto db = Database::open({"sqlite://data/latchkey.db", 1});
+    EXPECT_TRUE(db->migrate());
+  }
+  std::filesystem::current_path(old);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "data" / "latchkey.db"));
+}
+
+class DatabaseContract : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DatabaseContract, MigrateIsIdempotent) {
+  TestDatabase t(GetParam(), /*migrated=*/false);
+  Database& db = t.db();
+  EXPECT_TRUE(db.applied_versions().empty());
+  auto first = db.migrate();
+  ASSERT_TRUE(first) << first.error().log_detail;
+  EXPECT_EQ(db.applied_versions(), Database::known_versions());
+  auto second = db.migrate();
+  ASSERT_TRUE(second) << second.error().log_detail;
+  EXPECT_EQ(db.applied_versions(), Database::known_versions());
+  EXPECT_EQ(testing::count_rows(db, "schema_migrations"),
+            static_cast<long long>(Database::known_versions().size()));
+  EXPECT_EQ(testing::count_rows(db, "users"), 0);
+}
+
+TEST_P(DatabaseContract, ConcurrentMigrationsApplyEachVersionOnce) {
+  TestDatabase t(GetParam(), /*migrated=*/false);
+  // Two "replicas": separate Database objects (separate pools) on the same database.
+  auto other = Database::open({t.url(), 2});
+  Status a, b;
+  std::thread ta([&] { a = t.db().migrate(); });
+  std::thread tb([&] { b = other->migrate(); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a) << a.error().log_detail;
+  ASSERT_TRUE(b) << b.error().log_detail;
+  EXPECT_EQ(testing::count_rows(t.db(), "schema_migrations"),
+            static_cast<long long>(Database::known_versions().size()));
+}
+
+TEST_P(DatabaseContract, Ping) {
+  TestDatabase t(GetParam());
+  auto s = t.db().ping();
+  EXPECT_TRUE(s) << s.error().log_detail;
+}
+
+TEST_P(DatabaseContract, ErrorsCarryNoBoundValues) {
+  TestDatabase t(GetParam());
+  soci::session sql(t.db().pool());
+  try {
+    std::string secret = "bound-secret-value";
+    sql << "SELECT no_such_column FROM users WHERE email = :e", soci::use(secret);
+    FAIL() << "expected an exception";
+  } catch (const std::exception& e) {
+    Error err = t.db().error_from(sql, e, "test.op");
+    EXPECT_EQ(err.code, ErrorCode::kInternal);
+    EXPECT_EQ(err.log_detail.rfind("test.op: ", 0), 0u) << err.log_detail;
+    EXPECT_EQ(err.log_detail.find("bound-secret-value"), std::string::npos) << err.log_detail;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DatabaseContract, ::testing::ValuesIn(testing::backends()),
+                         testing::backend_name);
+
+}  // namespace
+}  // namespace latchkey::store
