@@ -233,3 +233,21 @@ describe('profile', () => {
     expect(screen.getByRole('button', { name: 'Try again' })).toBeTruthy();
   });
 });
+
+describe('after sign-up without e-mail verification', () => {
+  it('says the account is ready instead of "check your e-mail"', async () => {
+    start('/signup', {
+      ...signedOut,
+      'POST /api/auth/signup': () =>
+        json(201, { status: 'ok', verification_required: false, message: 'Account created.' }),
+    });
+    await screen.findByRole('heading', { level: 1, name: 'Create your account' });
+    type('Name', 'Ada');
+    type('E-mail', 'ada@example.com');
+    type('Password', 'correct horse battery');
+    type('Confirm password', 'correct horse battery');
+    fireEvent.click(screen.getByRole('button', { name: 'Create account' }));
+
+    expect(await screen.findByRole('heading', { level: 1, name: 'Account created' })).toBeTruthy();
+  });
+});

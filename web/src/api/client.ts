@@ -59,6 +59,8 @@ export interface Provider {
 
 export interface SignupResult {
   status: string;
+  /** False when the server lets new accounts sign in without confirming the address. */
+  verification_required?: boolean;
   message?: string;
 }
 

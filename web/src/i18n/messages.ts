@@ -54,6 +54,9 @@ export const en = {
   'checkEmail.spam': 'Nothing arrived after a few minutes? Look in your spam folder.',
   'checkEmail.login': 'Go to sign in',
 
+  'signupDone.title': 'Account created',
+  'signupDone.body': 'If the address could be used, your account is ready. You can sign in now.',
+
   'login.title': 'Sign in',
   'login.submit': 'Sign in',
   'login.submitting': 'Signing in…',
@@ -187,6 +190,9 @@ export const ko: Catalogue = {
     '입력한 주소로 새 계정을 만들 수 있다면 그 주소로 메일을 보냈습니다. 메일의 링크를 눌러 주소를 확인한 뒤 로그인해 주세요.',
   'checkEmail.spam': '몇 분이 지나도 메일이 오지 않으면 스팸 메일함을 확인해 주세요.',
   'checkEmail.login': '로그인하러 가기',
+
+  'signupDone.title': '계정을 만들었습니다',
+  'signupDone.body': '입력한 주소를 사용할 수 있었다면 계정이 준비되었습니다. 이제 로그인할 수 있습니다.',
 
   'login.title': '로그인',
   'login.submit': '로그인',

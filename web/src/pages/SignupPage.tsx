@@ -74,8 +74,8 @@ export function SignupPage() {
     setBusy(true);
     try {
       const email = values.email.trim();
-      await client.signup(email, values.password, values.name.trim());
-      navigate('/check-email', { state: { email } });
+      const result = await client.signup(email, values.password, values.name.trim());
+      navigate('/check-email', { state: { email, verificationRequired: result?.verification_required !== false } });
     } catch (error) {
       const split = splitError(error, FIELDS, problem);
       if (split.field) {
