@@ -165,9 +165,8 @@ VerifyStatus check_jws(std::string_view token, const KeySet& keys, const VerifyO
   jws->header_b64 = token.substr(0, first);
   jws->payload_b64 = token.substr(first + 1, second - first - 1);
   jws->signature_b64 = token.substr(second + 1);
-  if (jws->header_b64.empty() || jws->payload_b64.empty() || jws->signature_b64.empty()) {
-    return VerifyStatus::kMalformed;
-  }
+  // An empty payload is a valid JWS (RFC 7515); it is refused later as a JWT (not an object).
+  if (jws->header_b64.empty() || jws->signature_b64.empty()) return VerifyStatus::kMalformed;
   // 3. header.
   auto header_bytes = base64url_decode(jws->header_b64);
   if (!header_bytes) return VerifyStatus::kBadBase64;

@@ -12,8 +12,8 @@
 //
 // verify_jwt checks, in this order, and stops at the first failure:
 //   1. size        token longer than options.max_token_size (default 8 KiB), before any decoding
-//   2. split       exactly three non-empty parts header.payload.signature; five parts (JWE) and
-//                  the JSON serialization are refused
+//   2. split       exactly three parts header.payload.signature, header and signature non-empty;
+//                  five parts (JWE) and the JSON serialization are refused
 //   3. header      base64url, a JSON object, no duplicate member names; "enc" (JWE) refused
 //   4. typ         options.typ ("at+jwt"; "application/at+jwt" is the same, case-insensitive);
 //                  skipped only when options.typ is nullopt
