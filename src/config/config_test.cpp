@@ -1,0 +1,104 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace latchkey::config {
+namespace {
+
+std::string write_temp(const std::string& text) {
+  char path[] = "/tmp/latchkey-config-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Config, Defaults) {
+  auto c = load({});
+  EXPECT_EQ(c.server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.database.url, "sqlite://data/latchkey.db");
+  EXPECT_EQ(c.keys.algorithm, "RS256");
+  EXPECT_EQ(c.tokens.access_ttl, std::chrono::seconds(600));
+  EXPECT_EQ(c.tokens.issuer, "http://localhost:8080");  // defaults to the public URL
+  EXPECT_FALSE(c.signup.require_email_verification);
+  EXPECT_TRUE(c.security.cookie_secure);
+}
+
+TEST(Config, PrecedenceFileThenEnvThenFlags) {
+  auto file = write_temp(
+      "[server]\nlisten = \"0.0.0.0:1\"\npublic_url = \"https://id.example.com/\"\n"
+      "trusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\"]\n"
+      "[tokens]\naccess_ttl = \"15m\"\n[signup]\nrequire_email_verification = true\n");
+  Sources s;
+  s.file = file;
+  s.env = {{"LATCHKEY_SERVER_LISTEN", "0.0.0.0:2"}, {"LATCHKEY_TOKENS_AUDIENCE", "api"},
+           {"PATH", "/bin"}, {"LATCHKEY_CONFIG", file}};
+  s.flags = {{"server.listen", "127.0.0.1:3"}};
+  auto c = load(s);
+  EXPECT_EQ(c.server.listen, "127.0.0.1:3");
+  EXPECT_EQ(c.server.public_url, "https://id.example.com");
+  EXPECT_EQ(c.server.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1"}));
+  EXPECT_EQ(c.tokens.access_ttl, std::chrono::seconds(900));
+  EXPECT_EQ(c.tokens.audience, "api");
+  EXPECT_TRUE(c.signup.require_email_verification);
+  std::remove(file.c_str());
+}
+
+TEST(Config, UnknownKeysAreErrorsNamingTheKey) {
+  auto file = write_temp("[server]\nlisten = \"127.0.0.1:1\"\nlisten_typo = 1\n");
+  Sources s;
+  s.file = file;
+  try {
+    load(s);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("server.listen_typo"), std::string::npos);
+  }
+  std::remove(file.c_str());
+  Sources env;
+  env.env = {{"LATCHKEY_SERVER_LISTN", "x"}};
+  EXPECT_THROW(load(env), ConfigError);
+}
+
+TEST(Config, BadValuesNameTheKey) {
+  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"LATCHKEY_SERVER_LISTEN", "nowhere"},
+           {"LATCHKEY_KEYS_ALGORITHM", "HS256"},
+           {"LATCHKEY_TOKENS_ACCESS_TTL", "10 minutes"},
+           {"LATCHKEY_SECURITY_COOKIE_SECURE", "maybe"},
+           {"LATCHKEY_DATABASE_URL", "oracle://x"},
+           {"LATCHKEY_DATABASE_POOL_SIZE", "0"}}) {
+    Sources s;
+    s.env = {{key, value}};
+    EXPECT_THROW(load(s), ConfigError) << key;
+  }
+}
+
+TEST(Config, RenderMasksSecrets) {
+  Sources s;
+  s.env = {{"LATCHKEY_KEYS_MASTER_KEY", std::string(64, 'a')},
+           {"LATCHKEY_DATABASE_URL", "mysql://app:s3cret@127.0.0.1:3306/auth"}};
+  auto text = render_effective(load(s));
+  EXPECT_EQ(text.find(std::string(64, 'a')), std::string::npos);
+  EXPECT_EQ(text.find("s3cret"), std::string::npos);
+  EXPECT_NE(text.find("mysql://app:********@127.0.0.1:3306/auth"), std::string::npos);
+  EXPECT_NE(text.find("[server]"), std::string::npos);
+}
+
+TEST(Config, Durations) {
+  EXPECT_EQ(parse_duration("90"), std::chrono::seconds(90));
+  EXPECT_EQ(parse_duration("15m"), std::chrono::seconds(900));
+  EXPECT_EQ(parse_duration("2h"), std::chrono::seconds(7200));
+  EXPECT_EQ(parse_duration("30d"), std::chrono::seconds(30 * 86400));
+  EXPECT_FALSE(parse_duration(""));
+  EXPECT_FALSE(parse_duration("m"));
+  EXPECT_FALSE(parse_duration("-5s"));
+  EXPECT_FALSE(parse_duration("5w"));
+}
+
+}  // namespace
+}  // namespace latchkey::config

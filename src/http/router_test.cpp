@@ -1,0 +1,135 @@
+#include "http/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include "http/cookies.hpp"
+#include "http/json_body.hpp"
+#include "http/pipeline.hpp"
+#include "http/problem.hpp"
+
+namespace latchkey::http {
+namespace {
+
+Handler ok() {
+  return [](Context& ctx) { return Response{HttpStatus::ok, ctx.request.version()}; };
+}
+
+TEST(Router, MatchesLiteralsBeforePatternsAndExtractsParams) {
+  Router r;
+  r.add({Verb::get, "/api/me/sessions/{id}", Work::kBlocking, Auth::kBearer, ok()});
+  r.add({Verb::get, "/api/me/sessions/current", Work::kInline, Auth::kNone, ok()});
+  r.add({Verb::delete_, "/api/me/sessions/{id}", Work::kBlocking, Auth::kBearer, ok()});
+  auto m = r.match(Verb::get, "/api/me/sessions/abc");
+  ASSERT_TRUE(m.route);
+  EXPECT_EQ(m.params.at("id"), "abc");
+  m = r.match(Verb::get, "/api/me/sessions/current");
+  ASSERT_TRUE(m.route);
+  EXPECT_EQ(m.route->pattern, "/api/me/sessions/current");
+  EXPECT_FALSE(r.match(Verb::get, "/api/me/sessions/").route);
+  EXPECT_FALSE(r.match(Verb::get, "/api/me/sessions/a/b").route);
+}
+
+TEST(Router, MethodNotAllowedListsAllowedMethods) {
+  Router r;
+  r.add({Verb::get, "/api/me", Work::kBlocking, Auth::kBearer, ok()});
+  r.add({Verb::patch, "/api/me", Work::kBlocking, Auth::kBearer, ok()});
+  auto m = r.match(Verb::put, "/api/me");
+  EXPECT_FALSE(m.route);
+  EXPECT_TRUE(m.method_not_allowed);
+  EXPECT_EQ(m.allow, "GET, PATCH");
+  auto none = r.match(Verb::get, "/api/nothing");
+  EXPECT_FALSE(none.method_not_allowed);
+}
+
+TEST(Problem, MapsCodesToStatusAndBody) {
+  Request req{Verb::get, "/", 11};
+  Error e = Error::make(ErrorCode::kRateLimited, "slow down");
+  e.retry_after = 7;
+  auto res = problem(req, e, "rid");
+  EXPECT_EQ(res.result(), HttpStatus::too_many_requests);
+  EXPECT_EQ(res[Field::content_type], "application/problem+json");
+  EXPECT_EQ(res[Field::retry_after], "7");
+  auto body = nlohmann::json::parse(res.body());
+  EXPECT_EQ(body["code"], "rate_limited");
+  EXPECT_EQ(body["status"], 429);
+  EXPECT_EQ(body["request_id"], "rid");
+  EXPECT_EQ(status_of(ErrorCode::kInvalidToken), HttpStatus::unauthorized);
+  EXPECT_EQ(status_of(ErrorCode::kCsrfFailed), HttpStatus::forbidden);
+  EXPECT_EQ(status_of(ErrorCode::kPayloadTooLarge), HttpStatus::payload_too_large);
+  // Internal details never reach the client.
+  auto internal = problem(req, Error::internal("db password=hunter2"), "");
+  EXPECT_EQ(internal.body().find("hunter2"), std::string::npos);
+}
+
+Request json_request(std::string body, std::string type = "application/json") {
+  Request req{Verb::post, "/x", 11};
+  req.set(Field::content_type, type);
+  req.body() = std::move(body);
+  return req;
+}
+
+TEST(JsonBody, RejectsWrongTypeMalformedAndUnknownMembers) {
+  EXPECT_EQ(JsonBody::parse(json_request("{}", "text/plain")).error().code,
+            ErrorCode::kUnsupportedMediaType);
+  EXPECT_TRUE(JsonBody::parse(json_request("{}", "application/json; charset=utf-8")));
+  EXPECT_EQ(JsonBody::parse(json_request("{")).error().code, ErrorCode::kMalformedJson);
+  EXPECT_EQ(JsonBody::parse(json_request("[1]")).error().code, ErrorCode::kInvalidRequest);
+  EXPECT_EQ(JsonBody::parse(json_request("{\"a\":\"\xff\"}")).error().code,
+            ErrorCode::kMalformedJson);
+  auto body = JsonBody::parse(json_request(R"({"name":"x","roles":["admin"]})"));
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->string("name"), "x");
+  auto st = body->finish();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().field, "roles");
+}
+
+TEST(JsonBody, FieldRules) {
+  auto body = JsonBody::parse(json_request(R"({"a":"abcdef","b":5,"c":"x\u0000y"})"));
+  ASSERT_TRUE(body);
+  body->string("a", {.max = 5});
+  EXPECT_EQ(body->finish().error().field, "a");
+  auto b2 = JsonBody::parse(json_request(R"({"b":5})"));
+  b2->string("b");
+  EXPECT_EQ(b2->finish().error().code, ErrorCode::kInvalidField);
+  auto b3 = JsonBody::parse(json_request(R"({"c":"x\u0000y"})"));
+  b3->string("c");
+  EXPECT_EQ(b3->finish().error().field, "c");
+  auto b4 = JsonBody::parse(json_request(R"({"k":"한국어"})"));
+  EXPECT_EQ(b4->string("k", {.max = 3}), "한국어");  // code points, not bytes
+  EXPECT_TRUE(b4->finish());
+}
+
+TEST(Cookies, ParsesAndBuilds) {
+  Request req{Verb::get, "/", 11};
+  req.set(Field::cookie, "a=1; latchkey_csrf=abc ; b=\"q\"");
+  EXPECT_EQ(cookie_value(req, "latchkey_csrf"), "abc");
+  EXPECT_EQ(cookie_value(req, "b"), "q");
+  EXPECT_FALSE(cookie_value(req, "latchkey"));
+  EXPECT_EQ(set_cookie_header({"__Host-x", "v", true, true, "Strict", "/", 60}),
+            "__Host-x=v; Path=/; Max-Age=60; Secure; HttpOnly; SameSite=Strict");
+}
+
+TEST(Pipeline, ClientIpTrustsForwardedForOnlyFromTrustedProxies) {
+  Router router;
+  WorkerPool workers(1, 1);
+  Metrics metrics;
+  Pipeline p({{"127.0.0.1", "10.0.0.0/8"}, {}, false}, router, workers, metrics, nullptr, nullptr);
+  EXPECT_EQ(p.client_ip("203.0.113.9", "1.2.3.4"), "203.0.113.9");  // untrusted peer: ignored
+  EXPECT_EQ(p.client_ip("127.0.0.1", "1.2.3.4"), "1.2.3.4");
+  EXPECT_EQ(p.client_ip("127.0.0.1", "6.6.6.6, 1.2.3.4, 10.1.2.3"), "1.2.3.4");
+  EXPECT_EQ(p.client_ip("127.0.0.1", "garbage"), "127.0.0.1");
+  EXPECT_EQ(p.client_ip("127.0.0.1", ""), "127.0.0.1");
+  workers.stop();
+}
+
+TEST(Pipeline, ApiPaths) {
+  EXPECT_TRUE(is_api_path("/api/me"));
+  EXPECT_TRUE(is_api_path("/.well-known/jwks.json"));
+  EXPECT_TRUE(is_api_path("/healthz"));
+  EXPECT_FALSE(is_api_path("/apix"));
+  EXPECT_FALSE(is_api_path("/login"));
+}
+
+}  // namespace
+}  // namespace latchkey::http
