@@ -21,5 +21,6 @@ export default defineConfig({
     environment: 'happy-dom',
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    reporters: ['default', './summary-reporter.ts'],
   },
 });

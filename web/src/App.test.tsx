@@ -251,3 +251,13 @@ describe('after sign-up without e-mail verification', () => {
     expect(await screen.findByRole('heading', { level: 1, name: 'Account created' })).toBeTruthy();
   });
 });
+
+describe('start-up', () => {
+  it('loads the user once after the silent refresh', async () => {
+    const calls = start('/profile', signedIn);
+    await screen.findByText('ada@example.com');
+    await screen.findByText('This device');
+    expect(calls.filter((c) => c.method === 'GET' && c.path === '/api/me')).toHaveLength(1);
+    expect(calls.filter((c) => c.path === '/api/auth/refresh')).toHaveLength(1);
+  });
+});

@@ -50,9 +50,11 @@ export function AuthProvider({ children, client = api() }: { children: ReactNode
     const unsubscribe = client.subscribe((next, reason) => {
       setStatus(next);
       if (next === 'signed-in') {
+        const first = !wasSignedIn.current;
         wasSignedIn.current = true;
         setNotice(null);
-        if (reason !== 'refresh') void reloadUser();
+        // A routine token refresh keeps the same user; anything else (re)loads it.
+        if (first || reason !== 'refresh') void reloadUser();
       } else if (next === 'signed-out') {
         loadSeq.current++;
         setUserState(null);
@@ -62,7 +64,7 @@ export function AuthProvider({ children, client = api() }: { children: ReactNode
     });
     void client.init().then((state) => {
       setStatus(state);
-      if (state === 'signed-in') {
+      if (state === 'signed-in' && !wasSignedIn.current) {
         wasSignedIn.current = true;
         void reloadUser();
       }
