@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 namespace latchkey::config {
 namespace {
@@ -98,6 +99,23 @@ TEST(Config, Durations) {
   EXPECT_FALSE(parse_duration("m"));
   EXPECT_FALSE(parse_duration("-5s"));
   EXPECT_FALSE(parse_duration("5w"));
+}
+
+}  // namespace
+}  // namespace latchkey::config
+
+namespace latchkey::config {
+namespace {
+
+TEST(Config, EveryKeyIsDocumented) {
+  std::ifstream in(std::string(LATCHKEY_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(in) << "docs/configuration.md is missing";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  for (const auto& key : known_keys()) {
+    EXPECT_NE(doc.find("`" + key + "`"), std::string::npos) << key << " is not documented";
+  }
 }
 
 }  // namespace
