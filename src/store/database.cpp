@@ -101,6 +101,8 @@ void configure_connection(soci::session& sql, Dialect dialect) {
       sql << "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
       break;
     case Dialect::kPostgres:
+      // libpq prints NOTICEs (e.g. "relation already exists, skipping") to stderr otherwise.
+      sql << "SET client_min_messages TO WARNING";
       break;
   }
 }

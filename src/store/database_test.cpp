@@ -7,6 +7,7 @@
 
 #include "store/database_url.hpp"
 #include "store/migrations.hpp"
+#include "store/repositories.hpp"
 #include "store/store_test_support.hpp"
 
 namespace latchkey::store {
@@ -228,6 +229,36 @@ TEST_P(DatabaseContract, ErrorsCarryNoBoundValues) {
     EXPECT_EQ(err.log_detail.rfind("test.op: ", 0), 0u) << err.log_detail;
     EXPECT_EQ(err.log_detail.find("bound-secret-value"), std::string::npos) << err.log_detail;
   }
+}
+
+TEST_P(DatabaseContract, LostConnectionIsUnavailableThenRecovers) {
+  if (GetParam() == "sqlite") GTEST_SKIP() << "no server connection to lose";
+  TestDatabase t(GetParam());
+  // One pooled connection, so the repository is bound to use the one we kill.
+  auto victim = Database::open({t.url(), 1});
+  auto users = make_user_repository(*victim);
+  long long id = 0;
+  {
+    soci::session sql(victim->pool());
+    sql << (GetParam() == "mysql" ? "SELECT CONNECTION_ID()" : "SELECT pg_backend_pid()"),
+        soci::into(id);
+  }
+  {
+    soci::session killer(t.db().pool());
+    if (GetParam() == "mysql") {
+      killer << "KILL " + std::to_string(id);
+    } else {
+      killer << "SELECT pg_terminate_backend(" + std::to_string(id) + ")";
+    }
+  }
+  auto lost = users->find_by_email("someone@example.com");
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, ErrorCode::kUnavailable) << lost.error().log_detail;
+  // The pooled session was reconnected: the next call works.
+  auto again = users->find_by_email("someone@example.com");
+  ASSERT_TRUE(again) << again.error().log_detail;
+  EXPECT_FALSE(again->has_value());
+  EXPECT_TRUE(victim->ping());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseContract, ::testing::ValuesIn(testing::backends()),
