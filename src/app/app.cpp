@@ -117,9 +117,11 @@ void Core::open_database(bool migrate) {
 
 tokens::KeyRing& Core::key_ring() {
   if (!key_ring_) {
+    const Bytes master = load_master_key(config.keys);
     key_ring_ = std::make_unique<tokens::KeyRing>(
-        *key_repo, clock, random, load_master_key(config.keys),
-        parse_alg_or_throw(config.keys.algorithm), config.tokens.access_ttl + config.tokens.leeway);
+        *key_repo, clock, random, master,
+        tokens::KeyRingOptions{parse_alg_or_throw(config.keys.algorithm),
+                               config.tokens.access_ttl, config.tokens.leeway});
     if (auto st = key_ring_->load(); !st) {
       throw std::runtime_error("cannot load signing keys: " + st.error().message);
     }

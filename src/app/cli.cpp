@@ -168,12 +168,14 @@ int run_cli(int argc, char** argv) {
           if (!d) throw config::ConfigError("--publish-delay: expected a duration such as 1h");
           delay = *d;
         }
-        if (auto st = ring.rotate(alg, delay); !st) return fail(st.error());
-        std::cout << "rotated: the new key is published now and signs in " << delay.count()
-                  << "s\n";
+        auto kid = ring.rotate(alg, delay);
+        if (!kid) return fail(kid.error());
+        std::cout << "rotated: key " << *kid << " is published now and signs in "
+                  << delay.count() << "s\n";
       }
       for (const auto& k : ring.list()) {
-        std::cout << k.kid << "  " << k.alg << "  " << k.state << "  created "
+        std::cout << k.kid << "  " << tokens::to_string(k.alg) << "  " << tokens::to_string(k.state)
+                  << "  created "
                   << to_unix(k.created_at) << "  signs_from " << to_unix(k.signs_from)
                   << (k.retired_at ? "  retired " + std::to_string(to_unix(*k.retired_at)) : "")
                   << "\n";
