@@ -1,0 +1,187 @@
+// Operations: health, readiness, metrics, security headers on every answer, 404/405 for unknown
+// paths and methods, the `user create` command, start-up time and a clean SIGTERM.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  startServer,
+  client,
+  assertProblem,
+  assertStatus,
+  newUser,
+  signup,
+  login,
+  randomEmail,
+  strongPassword,
+  runCli,
+  serverEnv,
+  describe,
+  sleep,
+} from './harness.mjs';
+
+let server;
+let api;
+
+before(async () => {
+  server = await startServer();
+  api = client(server.url);
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+test('healthz and readyz answer 200', async () => {
+  assertStatus(await api.get('/healthz'), 200);
+  assertStatus(await api.get('/readyz'), 200);
+});
+
+test('metrics expose request and login counters in Prometheus text format', async () => {
+  const { email, password } = await signup(api);
+  await login(api, email, password);
+  const bad = await api.post('/api/auth/login', { email, password: `${password}x` });
+  assertStatus(bad, 401);
+  const res = await api.get('/metrics');
+  assertStatus(res, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+  assert.match(res.text, /^latchkey_http_requests_total(\{[^}]*\})? \d/m, 'latchkey_http_requests_total');
+  assert.match(res.text, /^latchkey_logins_total(\{[^}]*\})? \d/m, 'latchkey_logins_total');
+  assert.match(res.text, /^# TYPE latchkey_http_requests_total counter$/m);
+  // No secrets or personal data in metrics.
+  assert.ok(!res.text.includes(email), 'metrics do not contain e-mail addresses');
+});
+
+test('every answer carries the security headers and a request id', async () => {
+  const { tokens } = await newUser(api);
+  const answers = [
+    await api.get('/healthz'),
+    await api.get('/readyz'),
+    await api.get('/metrics'),
+    await api.get('/.well-known/jwks.json'),
+    await api.get('/.well-known/openid-configuration'),
+    await api.get('/api/me', { token: tokens.access_token }),
+    await api.get('/api/me'),
+    await api.get('/api/auth/check', { token: tokens.access_token }),
+    await api.post('/api/auth/signup', { email: randomEmail(), password: strongPassword() }),
+    await api.post('/api/auth/login', { email: randomEmail(), password: 'x' }),
+    await api('POST', '/api/auth/signup', { body: '{', contentType: 'application/json' }),
+    await api.get('/api/no-such-thing'),
+    await api.get('/api/auth/signup'),
+    await api.get('/'),
+  ];
+  const ids = new Set();
+  for (const res of answers) {
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff', describe(res));
+    assert.ok(res.headers.get('referrer-policy'), `Referrer-Policy${describe(res)}`);
+    assert.ok(res.headers.get('content-security-policy'), `Content-Security-Policy${describe(res)}`);
+    const id = res.headers.get('x-request-id');
+    assert.ok(id && id.length > 0, `X-Request-Id${describe(res)}`);
+    ids.add(id);
+    if (res.body && typeof res.body === 'object' && 'request_id' in res.body) {
+      assert.equal(res.body.request_id, id, `problem request_id equals X-Request-Id${describe(res)}`);
+    }
+  }
+  assert.equal(ids.size, answers.length, 'request ids are unique');
+});
+
+test('unknown /api paths are 404 not_found as problem+json', async () => {
+  for (const p of ['/api/nope', '/api/auth/signupx', '/api/me/nothing/here', '/api/']) {
+    assertProblem(await api.get(p), 404, 'not_found');
+  }
+  assertProblem(await api.post('/api/unknown', { a: 1 }), 404, 'not_found');
+});
+
+test('a wrong method on a known path is 405 method_not_allowed with Allow', async () => {
+  const cases = [
+    ['GET', '/api/auth/signup', ['POST']],
+    ['PUT', '/api/auth/login', ['POST']],
+    ['DELETE', '/api/auth/check', ['GET']],
+    ['PUT', '/api/me', ['GET', 'PATCH', 'DELETE']],
+    ['GET', '/api/me/password', ['POST']],
+    ['POST', '/.well-known/jwks.json', ['GET']],
+  ];
+  for (const [method, p, allowed] of cases) {
+    const res = await api(method, p, method === 'GET' || method === 'DELETE' ? {} : { json: {} });
+    assertProblem(res, 405, 'method_not_allowed');
+    const allow = (res.headers.get('allow') ?? '').split(',').map((m) => m.trim().toUpperCase());
+    for (const m of allowed) assert.ok(allow.includes(m), `Allow lists ${m}${describe(res)}`);
+    assert.ok(!allow.includes(method), `Allow does not list ${method}${describe(res)}`);
+  }
+});
+
+async function assertAdmin(a, email, password) {
+  const tokens = await login(a, email, password);
+  const me = await a.get('/api/me', { token: tokens.access_token });
+  assertStatus(me, 200);
+  assert.ok(me.body.roles.includes('admin'), `roles contain admin${describe(me)}`);
+  const check = await a.get('/api/auth/check', { token: tokens.access_token });
+  assertStatus(check, 200);
+  assert.ok((check.headers.get('x-auth-roles') ?? '').split(',').includes('admin'), describe(check));
+}
+
+test('`latchkey user create --admin --password-stdin` while the server runs', async () => {
+  const email = randomEmail('admin');
+  const password = strongPassword();
+  const out = await runCli(['user', 'create', '--email', email, '--admin', '--password-stdin'], {
+    env: server.env,
+    cwd: server.dir,
+    stdin: `${password}\n`,
+  });
+  assert.equal(out.code, 0, `user create exits 0\nstdout: ${out.stdout}\nstderr: ${out.stderr}`);
+  assert.ok(!out.stdout.includes(password) && !out.stderr.includes(password), 'the password is not echoed');
+  await assertAdmin(api, email, password);
+  // Sign-up with that address does not take it over.
+  const takeover = strongPassword();
+  assertStatus(await api.post('/api/auth/signup', { email, password: takeover }), 201);
+  const res = await api.post('/api/auth/login', { email, password: takeover });
+  assertProblem(res, 401, 'invalid_credentials');
+});
+
+test('`latchkey user create` while no server runs, then the server starts', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-cli-'));
+  try {
+    const first = await startServer({ dir });
+    const masterKey = first.env.LATCHKEY_KEYS_MASTER_KEY;
+    const databaseUrl = first.env.LATCHKEY_DATABASE_URL;
+    await first.stop({ keepDir: true });
+    const email = randomEmail('admin');
+    const password = strongPassword();
+    const out = await runCli(['user', 'create', '--email', email, '--admin', '--password-stdin'], {
+      env: serverEnv({ dir, masterKey, databaseUrl }),
+      cwd: dir,
+      stdin: `${password}\n`,
+    });
+    assert.equal(out.code, 0, `user create exits 0\nstdout: ${out.stdout}\nstderr: ${out.stderr}`);
+
+    const second = await startServer({ dir, masterKey, databaseUrl });
+    try {
+      const a = client(second.url);
+      await assertAdmin(a, email, password);
+    } finally {
+      await second.stop({ keepDir: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the server is ready within a second and SIGTERM ends it with code 0 promptly', async () => {
+  const t0 = Date.now();
+  const own = await startServer();
+  const startup = Date.now() - t0;
+  // The contract says a second; allow some slack on a loaded 2-core machine.
+  assert.ok(startup < 2000, `ready after ${startup} ms`);
+  const a = client(own.url);
+  // Leave a keep-alive connection open and a request just answered.
+  await newUser(a);
+  assertStatus(await a.get('/healthz'), 200);
+  const t1 = Date.now();
+  await own.stop(); // asserts exit code 0
+  const took = Date.now() - t1;
+  assert.ok(took < 3000, `SIGTERM to exit took ${took} ms`);
+  // The port is free again.
+  await sleep(50);
+  await assert.rejects(fetch(`${own.url}/healthz`, { signal: AbortSignal.timeout(1000) }));
+});
