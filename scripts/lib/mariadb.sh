@@ -86,14 +86,16 @@ mariadb_start() {
     return 1
   fi
 
+  # latchkey_test plus latchkey_test_* (the store tests create one database per test there,
+  # so test processes can run in parallel).
   local pass
   pass=$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 32)
   if ! "$client" --no-defaults --socket="$sock" --user="$me" >"$dir/setup.log" 2>&1 <<SQL
 CREATE DATABASE latchkey_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 CREATE USER 'latchkey'@'127.0.0.1' IDENTIFIED BY '$pass';
 CREATE USER 'latchkey'@'localhost' IDENTIFIED BY '$pass';
-GRANT ALL PRIVILEGES ON latchkey_test.* TO 'latchkey'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON latchkey_test.* TO 'latchkey'@'localhost';
+GRANT ALL PRIVILEGES ON \`latchkey\\_test%\`.* TO 'latchkey'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`latchkey\\_test%\`.* TO 'latchkey'@'localhost';
 FLUSH PRIVILEGES;
 SQL
   then

@@ -1,8 +1,9 @@
 #pragma once
 // For the store/ tests only: the databases every contract suite runs against. SQLite (a fresh
 // temporary file per test) always; MariaDB/MySQL when LATCHKEY_TEST_MYSQL_URL is set and
-// PostgreSQL when LATCHKEY_TEST_POSTGRES_URL is set (their tables are dropped and re-created for
-// each test, so point them at throwaway databases).
+// PostgreSQL when LATCHKEY_TEST_POSTGRES_URL is set (point them at throwaway servers: each test
+// creates and drops its own database or schema there, see TestDatabase). The list of backends is
+// read when the test binary starts, so set the variables before running (or listing) the tests.
 
 #include <gtest/gtest.h>
 #include <soci/soci.h>
@@ -11,6 +12,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,31 +61,90 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+inline std::string random_suffix() {
+  std::random_device rd;
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 12; ++i) out += kHex[rd() % 16];
+  return out;
+}
+
 // An empty database of the given backend; `migrated` runs migrate() on it.
+//
+// SQLite: a fresh file in a temporary directory. MariaDB: a fresh database named
+// <url's database>_<random> when the account may create it (scripts/lib/mariadb.sh grants
+// `latchkey_test%`), else the URL's database with its tables dropped. PostgreSQL: a fresh schema
+// t_<random> selected through libpq's options=-c search_path. The fresh database or schema is
+// dropped afterwards, so test processes may run in parallel against one server.
 class TestDatabase {
  public:
   explicit TestDatabase(const std::string& backend, bool migrated = true) {
     if (backend == "sqlite") {
       url_ = "sqlite://" + (dir_.path() / "test.db").string();
-    } else if (backend == "mysql") {
-      url_ = std::getenv("LATCHKEY_TEST_MYSQL_URL");
     } else {
-      url_ = std::getenv("LATCHKEY_TEST_POSTGRES_URL");
+      const char* base = std::getenv(backend == "mysql" ? "LATCHKEY_TEST_MYSQL_URL"
+                                                        : "LATCHKEY_TEST_POSTGRES_URL");
+      if (base == nullptr) throw std::runtime_error("test database URL not set");
+      base_url_ = base;
+      isolate(backend);
     }
     db_ = Database::open({url_, 4});
-    if (backend != "sqlite") drop_all_tables(*db_);
+    if (!isolated_ && backend != "sqlite") drop_all_tables(*db_);
     if (migrated) {
       auto s = db_->migrate();
       if (!s) throw std::runtime_error("migrate failed: " + s.error().log_detail);
     }
   }
+  ~TestDatabase() {
+    db_.reset();
+    if (cleanup_.empty()) return;
+    try {
+      auto admin = Database::open({base_url_, 1});
+      soci::session sql(admin->pool());
+      sql << cleanup_;
+    } catch (...) {
+      // Left behind in a throwaway server.
+    }
+  }
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
   Database& db() { return *db_; }
   const std::string& url() const { return url_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
 
  private:
+  void isolate(const std::string& backend) {
+    url_ = base_url_;
+    auto q = base_url_.find('?');
+    std::string path_part = base_url_.substr(0, q);
+    std::string query = q == std::string::npos ? "" : base_url_.substr(q + 1);
+    try {
+      auto admin = Database::open({base_url_, 1});
+      soci::session sql(admin->pool());
+      if (backend == "mysql") {
+        std::string name = path_part.substr(path_part.rfind('/') + 1) + "_" + random_suffix();
+        sql << "CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
+        url_ = path_part.substr(0, path_part.rfind('/') + 1) + name +
+               (query.empty() ? "" : "?" + query);
+        cleanup_ = "DROP DATABASE IF EXISTS `" + name + "`";
+      } else {
+        std::string schema = "t_" + random_suffix();
+        sql << "CREATE SCHEMA " + schema;
+        url_ = base_url_ + (query.empty() ? "?" : "&") + "options=-c%20search_path%3D" + schema;
+        cleanup_ = "DROP SCHEMA IF EXISTS " + schema + " CASCADE";
+      }
+      isolated_ = true;
+    } catch (const std::exception&) {
+      url_ = base_url_;  // no privilege: share the URL's database, tables dropped per test
+    }
+  }
+
   TempDir dir_;
+  std::string base_url_;
   std::string url_;
+  bool isolated_ = false;
+  std::string cleanup_;
   std::unique_ptr<Database> db_;
 };
 
