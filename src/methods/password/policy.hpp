@@ -26,6 +26,8 @@ class PasswordPolicy {
   // Throws std::invalid_argument when min_length < 1, max_length < min_length,
   // max_length > 1024 (the hasher takes at most 4096 bytes), or min_score outside 0..4.
   explicit PasswordPolicy(PolicyOptions options = {});
+  // Default lengths with the given zxcvbn `min_score` (config key password.min_score).
+  explicit PasswordPolicy(int min_score) : PasswordPolicy(PolicyOptions{.min_score = min_score}) {}
 
   // Checks, in this order, each failure on field "password":
   //   kInvalidField  not valid UTF-8, or contains a NUL character

@@ -83,6 +83,9 @@ TEST(PasswordPolicy, MinScoreIsConfigurable) {
   EXPECT_FALSE(PasswordPolicy(PolicyOptions{8, 128, 2}).check("Summer2024!", "").ok());
   EXPECT_TRUE(PasswordPolicy(PolicyOptions{8, 128, 1}).check("Summer2024!", "").ok());
   EXPECT_FALSE(PasswordPolicy(PolicyOptions{8, 128, 4}).check("letmein2024", "").ok());
+  EXPECT_TRUE(PasswordPolicy(0).check("password1", "").ok());
+  EXPECT_FALSE(PasswordPolicy(2).check("password1", "").ok());
+  EXPECT_EQ(PasswordPolicy(3).options().min_length, 8u);
 }
 
 TEST(PasswordPolicy, RejectsTheEmailLocalPart) {
@@ -145,6 +148,7 @@ TEST(PasswordPolicy, BadOptionsThrow) {
   EXPECT_THROW(PasswordPolicy(PolicyOptions{8, 2000, 2}), std::invalid_argument);
   EXPECT_THROW(PasswordPolicy(PolicyOptions{8, 128, 5}), std::invalid_argument);
   EXPECT_THROW(PasswordPolicy(PolicyOptions{8, 128, -1}), std::invalid_argument);
+  EXPECT_THROW(PasswordPolicy(7), std::invalid_argument);
 }
 
 }  // namespace
