@@ -26,9 +26,22 @@ constexpr std::string_view kMysqlMigrationLock = "latchkey_migrate";
 
 enum class Failure { kUnique, kConnection, kTransient, kOther };
 
+// The driver's own message, without SOCI's context (which may quote bound values), on one line.
 std::string driver_message(const std::exception& e) {
-  if (const auto* se = dynamic_cast<const soci::soci_error*>(&e)) return se->get_error_message();
-  return e.what();
+  const auto* se = dynamic_cast<const soci::soci_error*>(&e);
+  std::string raw = se != nullptr ? se->get_error_message() : std::string(e.what());
+  std::string out;
+  bool space = false;
+  for (char c : raw) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
 }
 
 Failure classify(const std::exception& e) {

@@ -178,7 +178,34 @@ TEST(DatabaseOpen, SqliteRelativePathIsRelativeToWorkingDirectory) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "data" / "latchkey.db"));
 }
 
+TEST(DatabaseOpen, SqliteInMemoryUsesOneConnection) {
+  auto db = Database::open({"sqlite://:memory:", 8});
+  EXPECT_EQ(db->pool_size(), 1u);
+  ASSERT_TRUE(db->migrate());
+  EXPECT_EQ(db->applied_versions(), Database::known_versions());
+}
+
 class DatabaseContract : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DatabaseContract, WrongPasswordFailsAtOpenWithoutLeakingIt) {
+  if (GetParam() == "sqlite") GTEST_SKIP() << "no password";
+  TestDatabase t(GetParam(), /*migrated=*/false);
+  std::string url = t.url();
+  auto scheme_end = url.find("://") + 3;
+  auto at = url.rfind('@');
+  auto colon = url.find(':', scheme_end);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_LT(colon, at);
+  url = url.substr(0, colon + 1) + "Wrong-Secret-42" + url.substr(at);
+  try {
+    Database::open({url, 1});
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("cannot connect"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("Wrong-Secret-42"), std::string::npos) << msg;
+  }
+}
 
 TEST_P(DatabaseContract, MigrateIsIdempotent) {
   TestDatabase t(GetParam(), /*migrated=*/false);
