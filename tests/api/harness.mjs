@@ -42,6 +42,13 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/**
+ * For servers of test files that prove "nothing was written" by failing to log in many times:
+ * lifts the per-IP login limit (all requests come from 127.0.0.1) so it does not interfere.
+ * login.test.mjs tests the limits with the defaults.
+ */
+export const MANY_LOGIN_FAILURES = { LATCHKEY_SECURITY_LOGIN_IP_FREE_ATTEMPTS: '100000' };
+
 export function randomHex(bytes) {
   return randomBytes(bytes).toString('hex');
 }

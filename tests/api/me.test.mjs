@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer,
+  MANY_LOGIN_FAILURES,
   client,
   assertProblem,
   assertStatus,
@@ -20,7 +21,7 @@ let server;
 let api;
 
 before(async () => {
-  server = await startServer();
+  server = await startServer({ env: MANY_LOGIN_FAILURES });
   api = client(server.url);
 });
 
