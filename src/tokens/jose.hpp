@@ -76,8 +76,8 @@ enum class VerifyStatus : std::uint8_t {
 std::string_view to_string(VerifyStatus status) noexcept;
 
 struct VerifyOptions {
-  std::string issuer;                         // required: iss must equal it
-  std::string audience;                       // required: aud must name it
+  std::string issuer{};                       // required: iss must equal it
+  std::string audience{};                     // required: aud must name it
   std::optional<std::string> typ = "at+jwt";  // nullopt: typ not checked
   std::int64_t now = 0;                       // unix seconds
   std::int64_t leeway = 30;                   // seconds of clock skew allowed on exp/nbf/iat
