@@ -49,7 +49,7 @@ class IssuerMinter final : public sessions::AccessTokenMinter {
     claims.email_verified = g.email_verified;
     claims.roles = g.roles;
     claims.amr = g.amr;
-    claims.auth_time = g.auth_time;
+    claims.auth_time = from_unix(g.auth_time);
     auto issued = issuer_.issue(claims);
     if (!issued) return issued.error();
     return sessions::MintedToken{std::move(issued->token), issued->expires_in};
@@ -137,7 +137,11 @@ int serve(const config::Config& config) {
   const auto& t = config.tokens;
   tokens::AccessTokenIssuer issuer(ring, core.clock, core.random,
                                    {t.issuer, t.audience, t.access_ttl});
-  tokens::AccessTokenVerifier verifier(ring, core.clock, {t.issuer, t.audience, t.leeway});
+  tokens::AccessTokenVerifierConfig verifier_config;
+  verifier_config.issuer = t.issuer;
+  verifier_config.audience = t.audience;
+  verifier_config.leeway = t.leeway;
+  tokens::AccessTokenVerifier verifier(ring, core.clock, verifier_config);
   IssuerMinter minter(issuer);
   sessions::RevocationList revocations(*core.kv, t.access_ttl + t.leeway);
   sessions::SessionService session_service(
@@ -163,8 +167,14 @@ int serve(const config::Config& config) {
   api::AccessVerifier verify_access =
       [&verifier, &revocations](std::string_view token) -> Result<http::Principal> {
     auto verified = verifier.verify(token);
-    if (!verified) return verified.error();
-    const auto& c = *verified;
+    if (!verified) {
+      if (verified.status == tokens::VerifyStatus::kExpired) {
+        return Error::make(ErrorCode::kTokenExpired, "the access token has expired");
+      }
+      return Error::make(ErrorCode::kInvalidToken,
+                         "the access token is invalid: " + std::string(tokens::to_string(verified.status)));
+    }
+    const auto& c = *verified.claims;
     http::Principal p;
     p.user_id = std::string(c.sub());
     p.session_id = std::string(c.sid());
