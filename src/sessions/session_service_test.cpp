@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "kv/memory_key_value.hpp"
+#include "sessions/successor_seal.hpp"
 #include "testing/fakes.hpp"
 
 namespace latchkey::sessions {
