@@ -41,7 +41,7 @@ struct WellKnownDeps {
   std::function<std::string()> jwks_json;  // current JWKS document
   std::string issuer;
   std::string public_url;
-  std::function<Status()> ready;           // database reachable
+  std::function<Status()> ready;  // database reachable
   http::Metrics& metrics;
 };
 

@@ -45,9 +45,8 @@ Result<bool> read_cookie_mode(JsonBody& body) {
 
 Response token_response(const Context& ctx, const AuthApiDeps& deps, const sessions::Tokens& t,
                         bool cookie_mode) {
-  nlohmann::json body = {{"access_token", t.access_token},
-                         {"token_type", "Bearer"},
-                         {"expires_in", t.expires_in}};
+  nlohmann::json body = {
+      {"access_token", t.access_token}, {"token_type", "Bearer"}, {"expires_in", t.expires_in}};
   if (!cookie_mode) body["refresh_token"] = t.refresh_token;
   auto res = json(ctx, HttpStatus::ok, body);
   res.set(http::Field::cache_control, "no-store");
@@ -242,7 +241,8 @@ void add_auth_routes(http::Router& router, AuthApiDeps d) {
   router.add({Verb::post, "/api/auth/login", Work::kBlocking, Auth::kNone, bind(login)});
   router.add({Verb::post, "/api/auth/refresh", Work::kBlocking, Auth::kNone, bind(refresh)});
   router.add({Verb::post, "/api/auth/logout", Work::kBlocking, Auth::kNone, bind(logout)});
-  router.add({Verb::post, "/api/auth/logout-all", Work::kBlocking, Auth::kBearer, bind(logout_all)});
+  router.add(
+      {Verb::post, "/api/auth/logout-all", Work::kBlocking, Auth::kBearer, bind(logout_all)});
   router.add({Verb::get, "/api/auth/check", Work::kInline, Auth::kNone, bind(check)});
 }
 

@@ -92,8 +92,8 @@ void add_me_routes(http::Router& router, MeApiDeps d) {
   router.add({Verb::get, "/api/me", Work::kBlocking, Auth::kBearer, bind(get_me)});
   router.add({Verb::patch, "/api/me", Work::kBlocking, Auth::kBearer, bind(patch_me)});
   router.add({Verb::delete_, "/api/me", Work::kBlocking, Auth::kBearer, bind(delete_me)});
-  router.add({Verb::post, "/api/me/password", Work::kBlocking, Auth::kBearer,
-              bind(change_password)});
+  router.add(
+      {Verb::post, "/api/me/password", Work::kBlocking, Auth::kBearer, bind(change_password)});
   router.add({Verb::get, "/api/me/sessions", Work::kBlocking, Auth::kBearer, bind(list_sessions)});
   router.add({Verb::delete_, "/api/me/sessions/{id}", Work::kBlocking, Auth::kBearer,
               bind(delete_session)});

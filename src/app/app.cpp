@@ -92,7 +92,7 @@ Core::Core(const config::Config& c)
     : config(c),
       kv(std::make_unique<kv::MemoryKeyValue>(clock)),
       hasher(random, methods::password::Argon2Params{c.password.argon2_memory_kib,
-                                                      c.password.argon2_iterations}),
+                                                     c.password.argon2_iterations}),
       policy(c.password.min_score),
       limiter(hash_concurrency(c.password), static_cast<std::size_t>(c.password.hash_queue)),
       verifier(hasher, limiter) {}
@@ -120,8 +120,8 @@ tokens::KeyRing& Core::key_ring() {
     const Bytes master = load_master_key(config.keys);
     key_ring_ = std::make_unique<tokens::KeyRing>(
         *key_repo, clock, random, master,
-        tokens::KeyRingOptions{parse_alg_or_throw(config.keys.algorithm),
-                               config.tokens.access_ttl, config.tokens.leeway});
+        tokens::KeyRingOptions{parse_alg_or_throw(config.keys.algorithm), config.tokens.access_ttl,
+                               config.tokens.leeway});
     if (auto st = key_ring_->load(); !st) {
       throw std::runtime_error("cannot load signing keys: " + st.error().message);
     }
@@ -144,9 +144,9 @@ int serve(const config::Config& config) {
   tokens::AccessTokenVerifier verifier(ring, core.clock, verifier_config);
   IssuerMinter minter(issuer);
   sessions::RevocationList revocations(*core.kv, t.access_ttl + t.leeway);
-  sessions::SessionService session_service(
-      *core.session_repo, *core.users, minter, revocations, core.audit, core.clock, core.random,
-      {t.refresh_ttl, t.session_ttl, t.refresh_grace});
+  sessions::SessionService session_service(*core.session_repo, *core.users, minter, revocations,
+                                           core.audit, core.clock, core.random,
+                                           {t.refresh_ttl, t.session_ttl, t.refresh_grace});
 
   const auto& s = config.security;
   flows::Throttle account_throttle(
@@ -158,10 +158,10 @@ int serve(const config::Config& config) {
   flows::SignupFlow signup(*core.users, core.hasher, core.policy, core.limiter, core.audit,
                            core.clock, core.random,
                            {config.signup.enabled, config.signup.require_email_verification});
-  flows::LoginFlow login(*core.users, core.verifier, account_throttle, ip_throttle,
-                         session_service, core.audit, core.clock);
-  flows::SettingsFlow settings(*core.users, core.verifier, core.policy, session_service,
-                               core.audit, core.clock);
+  flows::LoginFlow login(*core.users, core.verifier, account_throttle, ip_throttle, session_service,
+                         core.audit, core.clock);
+  flows::SettingsFlow settings(*core.users, core.verifier, core.policy, session_service, core.audit,
+                               core.clock);
 
   // Access tokens: signature and claims by the token library, then the revocation list.
   api::AccessVerifier verify_access =
@@ -171,8 +171,9 @@ int serve(const config::Config& config) {
       if (verified.status == tokens::VerifyStatus::kExpired) {
         return Error::make(ErrorCode::kTokenExpired, "the access token has expired");
       }
-      return Error::make(ErrorCode::kInvalidToken,
-                         "the access token is invalid: " + std::string(tokens::to_string(verified.status)));
+      return Error::make(
+          ErrorCode::kInvalidToken,
+          "the access token is invalid: " + std::string(tokens::to_string(verified.status)));
     }
     const auto& c = *verified.claims;
     http::Principal p;
@@ -192,12 +193,16 @@ int serve(const config::Config& config) {
 
   http::Metrics metrics;
   http::Router router;
-  api::add_auth_routes(router, {signup, login, session_service, verify_access, metrics,
+  api::add_auth_routes(router, {signup,
+                                login,
+                                session_service,
+                                verify_access,
+                                metrics,
                                 {config.security.cookie_secure, t.refresh_ttl}});
   api::add_me_routes(router, {settings, session_service});
-  api::add_well_known_routes(router, {[&ring] { return ring.snapshot()->jwks_json; }, t.issuer,
-                                      config.server.public_url,
-                                      [&core] { return core.database->ping(); }, metrics});
+  api::add_well_known_routes(
+      router, {[&ring] { return ring.snapshot()->jwks_json; }, t.issuer, config.server.public_url,
+               [&core] { return core.database->ping(); }, metrics});
 
   http::WorkerPool workers(static_cast<std::size_t>(config.server.worker_threads),
                            static_cast<std::size_t>(config.server.worker_queue));
@@ -211,8 +216,7 @@ int serve(const config::Config& config) {
   auto web = http::StaticFiles::load(config.server.web_root);
   http::Pipeline pipeline({config.server.trusted_proxies, config.server.cors_origins,
                            config.server.public_url.rfind("https://", 0) == 0},
-                          router, workers, metrics, api::bearer_authenticator(verify_access),
-                          &web);
+                          router, workers, metrics, api::bearer_authenticator(verify_access), &web);
 
   auto [host, port] = split_listen(config.server.listen);
   http::ServerOptions options;

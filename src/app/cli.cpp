@@ -99,9 +99,11 @@ int run_cli(int argc, char** argv) {
   auto* keys_list = keys_cmd->add_subcommand("list", "list signing keys");
   auto* keys_rotate = keys_cmd->add_subcommand("rotate", "add a new signing key");
   std::string rotate_alg, publish_delay;
-  keys_rotate->add_option("--algorithm", rotate_alg, "RS256, ES256 or EdDSA (default: keys.algorithm)");
-  keys_rotate->add_option("--publish-delay", publish_delay,
-                          "how long the key is in JWKS before it signs (default: keys.publish_delay)");
+  keys_rotate->add_option("--algorithm", rotate_alg,
+                          "RS256, ES256 or EdDSA (default: keys.algorithm)");
+  keys_rotate->add_option(
+      "--publish-delay", publish_delay,
+      "how long the key is in JWKS before it signs (default: keys.publish_delay)");
 
   auto* user_cmd = cli.add_subcommand("user", "manage users");
   user_cmd->require_subcommand(1);
@@ -170,13 +172,13 @@ int run_cli(int argc, char** argv) {
         }
         auto kid = ring.rotate(alg, delay);
         if (!kid) return fail(kid.error());
-        std::cout << "rotated: key " << *kid << " is published now and signs in "
-                  << delay.count() << "s\n";
+        std::cout << "rotated: key " << *kid << " is published now and signs in " << delay.count()
+                  << "s\n";
       }
       for (const auto& k : ring.list()) {
         std::cout << k.kid << "  " << tokens::to_string(k.alg) << "  " << tokens::to_string(k.state)
-                  << "  created "
-                  << to_unix(k.created_at) << "  signs_from " << to_unix(k.signs_from)
+                  << "  created " << to_unix(k.created_at) << "  signs_from "
+                  << to_unix(k.signs_from)
                   << (k.retired_at ? "  retired " + std::to_string(to_unix(*k.retired_at)) : "")
                   << "\n";
       }
@@ -237,13 +239,14 @@ int run_cli(int argc, char** argv) {
     if (user_disable->parsed()) {
       auto user = find_user(core, email);
       if (!user) return fail(user.error());
-      const auto state = enable ? identity::AccountState::kActive : identity::AccountState::kDisabled;
+      const auto state =
+          enable ? identity::AccountState::kActive : identity::AccountState::kDisabled;
       if (auto st = core.users->set_state(user->id, state, core.clock.now()); !st) {
         return fail(st.error());
       }
       if (!enable) {
-        auto ended = core.session_repo->revoke_all(user->id, core.clock.now(), "disabled",
-                                                   std::nullopt);
+        auto ended =
+            core.session_repo->revoke_all(user->id, core.clock.now(), "disabled", std::nullopt);
         if (!ended) return fail(ended.error());
         std::cout << user->email << " disabled; " << ended->size() << " session(s) ended\n";
       } else {

@@ -40,7 +40,11 @@ inline std::int64_t to_unix(TimePoint t) {
 inline std::int64_t to_unix_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-inline TimePoint from_unix(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
-inline TimePoint from_unix_ms(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+inline TimePoint from_unix(std::int64_t s) {
+  return TimePoint(std::chrono::seconds(s));
+}
+inline TimePoint from_unix_ms(std::int64_t ms) {
+  return TimePoint(std::chrono::milliseconds(ms));
+}
 
 }  // namespace latchkey

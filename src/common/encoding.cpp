@@ -132,7 +132,9 @@ Bytes sha256(std::span<const std::uint8_t> data) {
   return out;
 }
 
-std::string sha256_hex(std::string_view s) { return hex_encode(sha256(s)); }
+std::string sha256_hex(std::string_view s) {
+  return hex_encode(sha256(s));
+}
 
 Bytes hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {
   Bytes out(EVP_MAX_MD_SIZE);

@@ -22,7 +22,9 @@ inline std::string to_string(std::span<const std::uint8_t> b) {
 
 // RFC 4648 section 5, no padding on output.
 std::string base64url_encode(std::span<const std::uint8_t> data);
-inline std::string base64url_encode(std::string_view s) { return base64url_encode(as_bytes(s)); }
+inline std::string base64url_encode(std::string_view s) {
+  return base64url_encode(as_bytes(s));
+}
 // Strict: rejects padding, whitespace, characters outside the alphabet and non-canonical
 // trailing bits.
 std::optional<Bytes> base64url_decode(std::string_view text);
@@ -35,7 +37,9 @@ std::string hex_encode(std::span<const std::uint8_t> data);
 std::optional<Bytes> hex_decode(std::string_view text);
 
 Bytes sha256(std::span<const std::uint8_t> data);
-inline Bytes sha256(std::string_view s) { return sha256(as_bytes(s)); }
+inline Bytes sha256(std::string_view s) {
+  return sha256(as_bytes(s));
+}
 // Lower-case hex SHA-256: how opaque secrets are stored.
 std::string sha256_hex(std::string_view s);
 

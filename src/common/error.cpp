@@ -4,31 +4,56 @@ namespace latchkey {
 
 std::string_view code_id(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::kInvalidRequest: return "invalid_request";
-    case ErrorCode::kMalformedJson: return "malformed_json";
-    case ErrorCode::kUnsupportedMediaType: return "unsupported_media_type";
-    case ErrorCode::kPayloadTooLarge: return "payload_too_large";
-    case ErrorCode::kInvalidField: return "invalid_field";
-    case ErrorCode::kInvalidEmail: return "invalid_email";
-    case ErrorCode::kWeakPassword: return "weak_password";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
-    case ErrorCode::kUnauthenticated: return "unauthenticated";
-    case ErrorCode::kInvalidToken: return "invalid_token";
-    case ErrorCode::kTokenExpired: return "token_expired";
-    case ErrorCode::kInvalidCredentials: return "invalid_credentials";
-    case ErrorCode::kAccountPending: return "account_pending";
-    case ErrorCode::kAccountDisabled: return "account_disabled";
-    case ErrorCode::kForbidden: return "forbidden";
-    case ErrorCode::kCsrfFailed: return "csrf_failed";
-    case ErrorCode::kInvalidRefreshToken: return "invalid_refresh_token";
-    case ErrorCode::kRefreshTokenReused: return "refresh_token_reused";
-    case ErrorCode::kSessionRevoked: return "session_revoked";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kRateLimited: return "rate_limited";
-    case ErrorCode::kOverloaded: return "overloaded";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidRequest:
+      return "invalid_request";
+    case ErrorCode::kMalformedJson:
+      return "malformed_json";
+    case ErrorCode::kUnsupportedMediaType:
+      return "unsupported_media_type";
+    case ErrorCode::kPayloadTooLarge:
+      return "payload_too_large";
+    case ErrorCode::kInvalidField:
+      return "invalid_field";
+    case ErrorCode::kInvalidEmail:
+      return "invalid_email";
+    case ErrorCode::kWeakPassword:
+      return "weak_password";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kMethodNotAllowed:
+      return "method_not_allowed";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kInvalidToken:
+      return "invalid_token";
+    case ErrorCode::kTokenExpired:
+      return "token_expired";
+    case ErrorCode::kInvalidCredentials:
+      return "invalid_credentials";
+    case ErrorCode::kAccountPending:
+      return "account_pending";
+    case ErrorCode::kAccountDisabled:
+      return "account_disabled";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kCsrfFailed:
+      return "csrf_failed";
+    case ErrorCode::kInvalidRefreshToken:
+      return "invalid_refresh_token";
+    case ErrorCode::kRefreshTokenReused:
+      return "refresh_token_reused";
+    case ErrorCode::kSessionRevoked:
+      return "session_revoked";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
+    case ErrorCode::kOverloaded:
+      return "overloaded";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }

@@ -10,31 +10,31 @@
 namespace latchkey {
 
 enum class ErrorCode : std::uint8_t {
-  kInvalidRequest,         // malformed request shape
-  kMalformedJson,          // body is not valid JSON (or not UTF-8)
-  kUnsupportedMediaType,   // wrong Content-Type
-  kPayloadTooLarge,        // body over the limit
-  kInvalidField,           // a field is missing, of the wrong type, too long or unknown
-  kInvalidEmail,           // not a usable e-mail address
-  kWeakPassword,           // rejected by the password policy
-  kNotFound,               // no such resource (or not the caller's)
-  kMethodNotAllowed,       // route exists, method does not
-  kUnauthenticated,        // no credentials given
-  kInvalidToken,           // access token failed verification
-  kTokenExpired,           // access token expired
-  kInvalidCredentials,     // wrong e-mail or password (never says which)
-  kAccountPending,         // e-mail not verified yet
-  kAccountDisabled,        // account disabled by an admin
-  kForbidden,              // authenticated but not allowed
-  kCsrfFailed,             // cookie-authenticated request without a matching CSRF token
-  kInvalidRefreshToken,    // unknown, expired or revoked refresh token
-  kRefreshTokenReused,     // a rotated refresh token was presented again; family revoked
-  kSessionRevoked,         // the session behind the token was revoked
-  kConflict,               // state conflict (e.g. concurrent update)
-  kRateLimited,            // throttled; retry_after says when
-  kOverloaded,             // a bounded queue is full; retry_after says when
-  kUnavailable,            // a dependency (database) is unreachable
-  kInternal,               // a bug or unexpected failure; details go to the log only
+  kInvalidRequest,        // malformed request shape
+  kMalformedJson,         // body is not valid JSON (or not UTF-8)
+  kUnsupportedMediaType,  // wrong Content-Type
+  kPayloadTooLarge,       // body over the limit
+  kInvalidField,          // a field is missing, of the wrong type, too long or unknown
+  kInvalidEmail,          // not a usable e-mail address
+  kWeakPassword,          // rejected by the password policy
+  kNotFound,              // no such resource (or not the caller's)
+  kMethodNotAllowed,      // route exists, method does not
+  kUnauthenticated,       // no credentials given
+  kInvalidToken,          // access token failed verification
+  kTokenExpired,          // access token expired
+  kInvalidCredentials,    // wrong e-mail or password (never says which)
+  kAccountPending,        // e-mail not verified yet
+  kAccountDisabled,       // account disabled by an admin
+  kForbidden,             // authenticated but not allowed
+  kCsrfFailed,            // cookie-authenticated request without a matching CSRF token
+  kInvalidRefreshToken,   // unknown, expired or revoked refresh token
+  kRefreshTokenReused,    // a rotated refresh token was presented again; family revoked
+  kSessionRevoked,        // the session behind the token was revoked
+  kConflict,              // state conflict (e.g. concurrent update)
+  kRateLimited,           // throttled; retry_after says when
+  kOverloaded,            // a bounded queue is full; retry_after says when
+  kUnavailable,           // a dependency (database) is unreachable
+  kInternal,              // a bug or unexpected failure; details go to the log only
 };
 
 // Stable string id, used as the problem+json `code` and in logs. Never change an existing id.
@@ -42,10 +42,10 @@ std::string_view code_id(ErrorCode code) noexcept;
 
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
-  std::string message;                  // safe for the client
-  std::string field;                    // the offending field, when there is one
-  std::optional<int> retry_after;       // seconds, for kRateLimited / kOverloaded
-  std::string log_detail;               // for the log only; never sent to clients
+  std::string message;             // safe for the client
+  std::string field;               // the offending field, when there is one
+  std::optional<int> retry_after;  // seconds, for kRateLimited / kOverloaded
+  std::string log_detail;          // for the log only; never sent to clients
 
   static Error make(ErrorCode c, std::string msg) { return Error{c, std::move(msg), {}, {}, {}}; }
   static Error on_field(ErrorCode c, std::string field_name, std::string msg) {

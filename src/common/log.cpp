@@ -14,22 +14,32 @@ std::atomic<bool> g_json{true};
 
 spdlog::level::level_enum to_spd(Level l) {
   switch (l) {
-    case Level::kTrace: return spdlog::level::trace;
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
 
 const char* name(Level l) {
   switch (l) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -63,7 +73,9 @@ void init(std::string_view level, bool json) {
   spdlog::flush_on(spdlog::level::info);
 }
 
-bool enabled(Level level) { return spdlog::should_log(to_spd(level)); }
+bool enabled(Level level) {
+  return spdlog::should_log(to_spd(level));
+}
 
 void event(Level level, std::string_view message, const nlohmann::json& fields) {
   if (!enabled(level)) return;

@@ -17,8 +17,14 @@ void init(std::string_view level, bool json);
 bool enabled(Level level);
 void event(Level level, std::string_view message, const nlohmann::json& fields = {});
 
-inline void info(std::string_view m, const nlohmann::json& f = {}) { event(Level::kInfo, m, f); }
-inline void warn(std::string_view m, const nlohmann::json& f = {}) { event(Level::kWarn, m, f); }
-inline void error(std::string_view m, const nlohmann::json& f = {}) { event(Level::kError, m, f); }
+inline void info(std::string_view m, const nlohmann::json& f = {}) {
+  event(Level::kInfo, m, f);
+}
+inline void warn(std::string_view m, const nlohmann::json& f = {}) {
+  event(Level::kWarn, m, f);
+}
+inline void error(std::string_view m, const nlohmann::json& f = {}) {
+  event(Level::kError, m, f);
+}
 
 }  // namespace latchkey::log

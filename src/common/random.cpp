@@ -15,7 +15,9 @@ std::vector<std::uint8_t> Random::bytes(std::size_t n) {
   return out;
 }
 
-std::string Random::token(std::size_t n) { return base64url_encode(bytes(n)); }
+std::string Random::token(std::size_t n) {
+  return base64url_encode(bytes(n));
+}
 
 std::uint32_t Random::uniform(std::uint32_t bound) {
   if (bound < 2) return 0;

@@ -54,7 +54,6 @@ std::string join_list(const std::vector<std::string>& v) {
   return out;
 }
 
-
 template <typename Section>
 Key string_key(std::string name, Section Config::*section, std::string Section::*field,
                bool secret = false) {
@@ -176,8 +175,8 @@ const std::vector<Key>& keys() {
                    kDay),
       int_key("password.argon2_memory_kib", &Config::password, &PasswordConfig::argon2_memory_kib,
               8, 4 * 1024 * 1024),
-      int_key("password.argon2_iterations", &Config::password,
-              &PasswordConfig::argon2_iterations, 1, 64),
+      int_key("password.argon2_iterations", &Config::password, &PasswordConfig::argon2_iterations,
+              1, 64),
       int_key("password.min_score", &Config::password, &PasswordConfig::min_score, 0, 4),
       int_key("password.hash_concurrency", &Config::password, &PasswordConfig::hash_concurrency, 0,
               256),
@@ -204,9 +203,12 @@ std::string env_name(const std::string& key) {
 // Scalars and arrays of a TOML file become the same strings as environment values.
 std::string toml_to_string(const toml::value& v, const std::string& key) {
   switch (v.type()) {
-    case toml::value_t::string: return v.as_string().str;
-    case toml::value_t::integer: return std::to_string(v.as_integer());
-    case toml::value_t::boolean: return v.as_boolean() ? "true" : "false";
+    case toml::value_t::string:
+      return v.as_string().str;
+    case toml::value_t::integer:
+      return std::to_string(v.as_integer());
+    case toml::value_t::boolean:
+      return v.as_boolean() ? "true" : "false";
     case toml::value_t::floating: {
       throw ConfigError("config key '" + key + "': floating-point values are not accepted");
     }
@@ -222,7 +224,8 @@ std::string toml_to_string(const toml::value& v, const std::string& key) {
       }
       return join_list(items);
     }
-    default: throw ConfigError("config key '" + key + "': unsupported value type");
+    default:
+      throw ConfigError("config key '" + key + "': unsupported value type");
   }
 }
 
@@ -269,7 +272,8 @@ void validate(Config& c) {
     throw ConfigError("config keys 'keys.master_key' and 'keys.master_key_file': set only one");
   }
   if (c.tokens.issuer.empty()) c.tokens.issuer = c.server.public_url;
-  if (c.tokens.audience.empty()) throw ConfigError("config key 'tokens.audience': must not be empty");
+  if (c.tokens.audience.empty())
+    throw ConfigError("config key 'tokens.audience': must not be empty");
   const auto& lvl = c.log.level;
   if (lvl != "trace" && lvl != "debug" && lvl != "info" && lvl != "warn" && lvl != "error") {
     throw ConfigError("config key 'log.level': expected trace, debug, info, warn or error");
@@ -287,11 +291,20 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
   char last = text.back();
   if (std::isalpha(static_cast<unsigned char>(last))) {
     switch (last) {
-      case 's': mult = 1; break;
-      case 'm': mult = 60; break;
-      case 'h': mult = 3600; break;
-      case 'd': mult = 86400; break;
-      default: return std::nullopt;
+      case 's':
+        mult = 1;
+        break;
+      case 'm':
+        mult = 60;
+        break;
+      case 'h':
+        mult = 3600;
+        break;
+      case 'd':
+        mult = 86400;
+        break;
+      default:
+        return std::nullopt;
     }
     text.remove_suffix(1);
   }

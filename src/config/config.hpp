@@ -21,8 +21,8 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;     // exact origins allowed for CORS
   std::string web_root = "web/dist";         // the built web app; empty disables it
   int io_threads = 2;
-  int worker_threads = 8;                    // database and other blocking work
-  int worker_queue = 4096;                   // waiting requests before 503
+  int worker_threads = 8;   // database and other blocking work
+  int worker_queue = 4096;  // waiting requests before 503
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;
   std::chrono::seconds header_timeout{10};
@@ -45,9 +45,9 @@ struct TokensConfig {
   std::string issuer;  // default: server.public_url
   std::string audience = "latchkey";
   std::chrono::seconds access_ttl{600};
-  std::chrono::seconds refresh_ttl{30 * 24 * 3600};     // one refresh token / idle session limit
-  std::chrono::seconds session_ttl{90 * 24 * 3600};     // absolute session lifetime
-  std::chrono::seconds refresh_grace{10};               // concurrent-refresh grace window
+  std::chrono::seconds refresh_ttl{30 * 24 * 3600};  // one refresh token / idle session limit
+  std::chrono::seconds session_ttl{90 * 24 * 3600};  // absolute session lifetime
+  std::chrono::seconds refresh_grace{10};            // concurrent-refresh grace window
   std::chrono::seconds leeway{30};
 };
 
@@ -57,9 +57,9 @@ struct SignupConfig {
 };
 
 struct SecurityConfig {
-  bool cookie_secure = true;  // false only for http://localhost development
-  int login_free_attempts = 5;       // per account, before backoff
-  int login_ip_free_attempts = 20;   // per client IP, before backoff
+  bool cookie_secure = true;        // false only for http://localhost development
+  int login_free_attempts = 5;      // per account, before backoff
+  int login_ip_free_attempts = 20;  // per client IP, before backoff
   std::chrono::seconds login_base_delay{1};
   std::chrono::seconds login_max_delay{900};
   std::chrono::seconds login_window{900};
@@ -68,9 +68,9 @@ struct SecurityConfig {
 struct PasswordConfig {
   std::uint64_t argon2_memory_kib = 19456;
   std::uint64_t argon2_iterations = 2;
-  int min_score = 2;        // zxcvbn score 0-4
-  int hash_concurrency = 0; // 0 = number of CPU cores
-  int hash_queue = 64;      // waiting hash jobs before 503
+  int min_score = 2;         // zxcvbn score 0-4
+  int hash_concurrency = 0;  // 0 = number of CPU cores
+  int hash_queue = 64;       // waiting hash jobs before 503
 };
 
 struct LogConfig {
@@ -96,9 +96,9 @@ class ConfigError : public std::runtime_error {
 };
 
 struct Sources {
-  std::optional<std::string> file;              // TOML file path (may be absent)
-  std::map<std::string, std::string> env;       // the process environment (LATCHKEY_* are used)
-  std::map<std::string, std::string> flags;     // key -> value from command-line flags
+  std::optional<std::string> file;           // TOML file path (may be absent)
+  std::map<std::string, std::string> env;    // the process environment (LATCHKEY_* are used)
+  std::map<std::string, std::string> flags;  // key -> value from command-line flags
 };
 
 // Loads and validates. Throws ConfigError.

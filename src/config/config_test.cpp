@@ -36,8 +36,10 @@ TEST(Config, PrecedenceFileThenEnvThenFlags) {
       "[tokens]\naccess_ttl = \"15m\"\n[signup]\nrequire_email_verification = true\n");
   Sources s;
   s.file = file;
-  s.env = {{"LATCHKEY_SERVER_LISTEN", "0.0.0.0:2"}, {"LATCHKEY_TOKENS_AUDIENCE", "api"},
-           {"PATH", "/bin"}, {"LATCHKEY_CONFIG", file}};
+  s.env = {{"LATCHKEY_SERVER_LISTEN", "0.0.0.0:2"},
+           {"LATCHKEY_TOKENS_AUDIENCE", "api"},
+           {"PATH", "/bin"},
+           {"LATCHKEY_CONFIG", file}};
   s.flags = {{"server.listen", "127.0.0.1:3"}};
   auto c = load(s);
   EXPECT_EQ(c.server.listen, "127.0.0.1:3");

@@ -20,8 +20,7 @@ Result<JsonBody> JsonBody::parse(const Request& req, bool allow_empty) {
   auto media = ct.substr(0, semi);
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   if (!boost::beast::iequals(media, "application/json")) {
-    return Error::make(ErrorCode::kUnsupportedMediaType,
-                       "request body must be application/json");
+    return Error::make(ErrorCode::kUnsupportedMediaType, "request body must be application/json");
   }
   if (!is_valid_utf8(body)) {
     return Error::make(ErrorCode::kMalformedJson, "request body is not valid UTF-8");
@@ -46,16 +45,17 @@ std::optional<std::string> JsonBody::optional_string(const std::string& name, St
     return std::nullopt;
   }
   if (!it->is_string()) {
-    if (!error_) error_ = Error::on_field(ErrorCode::kInvalidField, name, name + " must be a string");
+    if (!error_)
+      error_ = Error::on_field(ErrorCode::kInvalidField, name, name + " must be a string");
     return std::nullopt;
   }
   std::string value = it->get<std::string>();
   const auto len = utf8_length(value);
   if (len > rule.max) {
     if (!error_) {
-      error_ = Error::on_field(ErrorCode::kInvalidField, name,
-                               name + " is too long (at most " + std::to_string(rule.max) +
-                                   " characters)");
+      error_ = Error::on_field(
+          ErrorCode::kInvalidField, name,
+          name + " is too long (at most " + std::to_string(rule.max) + " characters)");
     }
     return std::nullopt;
   }

@@ -32,7 +32,9 @@ void Metrics::observe_request(const std::string& route, const std::string& metho
   h.sum += seconds;
 }
 
-void Metrics::count_login(bool ok) { (ok ? logins_ok_ : logins_failed_)++; }
+void Metrics::count_login(bool ok) {
+  (ok ? logins_ok_ : logins_failed_)++;
+}
 
 void Metrics::add_gauge(std::string name, std::string help, std::function<double()> read) {
   std::lock_guard lock(mutex_);

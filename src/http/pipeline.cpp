@@ -88,7 +88,8 @@ Pipeline::Pipeline(PipelineOptions options, const Router& router, WorkerPool& wo
       } catch (...) {
         prefix = max + 1;
       }
-      if (prefix > max) throw std::runtime_error("server.trusted_proxies: bad prefix '" + entry + "'");
+      if (prefix > max)
+        throw std::runtime_error("server.trusted_proxies: bad prefix '" + entry + "'");
     }
     proxies_.push_back(std::make_shared<Network>(Network{addr, prefix}));
   }
@@ -133,8 +134,8 @@ Response Pipeline::run_route(const Route& route, Context& ctx) const {
     }
     return route.handler(ctx);
   } catch (const std::exception& e) {
-    log::error("handler failed", {{"request_id", ctx.request_id}, {"route", ctx.route},
-                                  {"error", e.what()}});
+    log::error("handler failed",
+               {{"request_id", ctx.request_id}, {"route", ctx.route}, {"error", e.what()}});
     return problem(ctx.request, Error::internal(e.what()), ctx.request_id);
   }
 }
@@ -203,8 +204,8 @@ void Pipeline::handle(Request&& request, std::string peer_ip,
     bool allowed = false;
     for (const auto& o : options_.cors_origins) allowed = allowed || origin == o;
     if (!allowed) {
-      return reply(problem(*req, Error::make(ErrorCode::kForbidden, "origin not allowed"),
-                           ctx->request_id));
+      return reply(
+          problem(*req, Error::make(ErrorCode::kForbidden, "origin not allowed"), ctx->request_id));
     }
     Response res{HttpStatus::no_content, req->version()};
     res.set(Field::access_control_allow_methods, "GET, POST, PATCH, DELETE");
@@ -220,8 +221,8 @@ void Pipeline::handle(Request&& request, std::string peer_ip,
     }
     if (!web_ || web_->empty()) {
       // No web app: nothing but the API lives here.
-      return reply(problem(*req, Error::make(ErrorCode::kNotFound, "no such resource"),
-                           ctx->request_id));
+      return reply(
+          problem(*req, Error::make(ErrorCode::kNotFound, "no such resource"), ctx->request_id));
     }
     return reply(problem(*req, Error::make(ErrorCode::kMethodNotAllowed, "method not allowed"),
                          ctx->request_id));
@@ -243,7 +244,8 @@ void Pipeline::handle(Request&& request, std::string peer_ip,
   ctx->params = std::move(match.params);
   const Route* route = match.route;
   if (route->work == Work::kInline) return reply(run_route(*route, *ctx));
-  const bool queued = workers_.submit([this, route, ctx, reply] { reply(run_route(*route, *ctx)); });
+  const bool queued =
+      workers_.submit([this, route, ctx, reply] { reply(run_route(*route, *ctx)); });
   if (!queued) {
     Error e = Error::make(ErrorCode::kOverloaded, "the server is busy; try again shortly");
     e.retry_after = 1;

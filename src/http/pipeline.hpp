@@ -22,7 +22,7 @@ namespace latchkey::http {
 struct PipelineOptions {
   std::vector<std::string> trusted_proxies;  // IPs or CIDRs
   std::vector<std::string> cors_origins;
-  bool hsts = false;                         // public URL is https
+  bool hsts = false;  // public URL is https
 };
 
 using Authenticator = std::function<Result<Principal>(const Context&)>;

@@ -10,27 +10,38 @@ HttpStatus status_of(ErrorCode code) noexcept {
     case ErrorCode::kMalformedJson:
     case ErrorCode::kInvalidField:
     case ErrorCode::kInvalidEmail:
-    case ErrorCode::kWeakPassword: return HttpStatus::bad_request;
-    case ErrorCode::kUnsupportedMediaType: return HttpStatus::unsupported_media_type;
-    case ErrorCode::kPayloadTooLarge: return HttpStatus::payload_too_large;
-    case ErrorCode::kNotFound: return HttpStatus::not_found;
-    case ErrorCode::kMethodNotAllowed: return HttpStatus::method_not_allowed;
+    case ErrorCode::kWeakPassword:
+      return HttpStatus::bad_request;
+    case ErrorCode::kUnsupportedMediaType:
+      return HttpStatus::unsupported_media_type;
+    case ErrorCode::kPayloadTooLarge:
+      return HttpStatus::payload_too_large;
+    case ErrorCode::kNotFound:
+      return HttpStatus::not_found;
+    case ErrorCode::kMethodNotAllowed:
+      return HttpStatus::method_not_allowed;
     case ErrorCode::kUnauthenticated:
     case ErrorCode::kInvalidToken:
     case ErrorCode::kTokenExpired:
     case ErrorCode::kInvalidCredentials:
     case ErrorCode::kInvalidRefreshToken:
     case ErrorCode::kRefreshTokenReused:
-    case ErrorCode::kSessionRevoked: return HttpStatus::unauthorized;
+    case ErrorCode::kSessionRevoked:
+      return HttpStatus::unauthorized;
     case ErrorCode::kAccountPending:
     case ErrorCode::kAccountDisabled:
     case ErrorCode::kForbidden:
-    case ErrorCode::kCsrfFailed: return HttpStatus::forbidden;
-    case ErrorCode::kConflict: return HttpStatus::conflict;
-    case ErrorCode::kRateLimited: return HttpStatus::too_many_requests;
+    case ErrorCode::kCsrfFailed:
+      return HttpStatus::forbidden;
+    case ErrorCode::kConflict:
+      return HttpStatus::conflict;
+    case ErrorCode::kRateLimited:
+      return HttpStatus::too_many_requests;
     case ErrorCode::kOverloaded:
-    case ErrorCode::kUnavailable: return HttpStatus::service_unavailable;
-    case ErrorCode::kInternal: return HttpStatus::internal_server_error;
+    case ErrorCode::kUnavailable:
+      return HttpStatus::service_unavailable;
+    case ErrorCode::kInternal:
+      return HttpStatus::internal_server_error;
   }
   return HttpStatus::internal_server_error;
 }
@@ -53,9 +64,9 @@ Response problem(const Request& req, const Error& error, const std::string& requ
   if (error.retry_after) res.set(Field::retry_after, std::to_string(*error.retry_after));
   if (status == HttpStatus::unauthorized) {
     res.set(Field::www_authenticate,
-            "Bearer error=\"" + std::string(error.code == ErrorCode::kUnauthenticated
-                                                ? "invalid_request"
-                                                : "invalid_token") +
+            "Bearer error=\"" +
+                std::string(error.code == ErrorCode::kUnauthenticated ? "invalid_request"
+                                                                      : "invalid_token") +
                 "\"");
   }
   res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

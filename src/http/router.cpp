@@ -37,7 +37,9 @@ bool match_pattern(std::string_view pattern, std::string_view path,
 
 }  // namespace
 
-void Router::add(Route route) { routes_.push_back(std::move(route)); }
+void Router::add(Route route) {
+  routes_.push_back(std::move(route));
+}
 
 Match Router::match(Verb method, std::string_view path) const {
   Match m;

@@ -33,10 +33,10 @@ struct Route {
 };
 
 struct Match {
-  const Route* route = nullptr;               // null when nothing matched
+  const Route* route = nullptr;  // null when nothing matched
   std::map<std::string, std::string> params;
-  bool method_not_allowed = false;            // the path exists with another method
-  std::string allow;                          // the methods the path has, for 405's Allow header
+  bool method_not_allowed = false;  // the path exists with another method
+  std::string allow;                // the methods the path has, for 405's Allow header
 };
 
 class Router {

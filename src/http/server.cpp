@@ -156,15 +156,14 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     auto request = parser_->release();
     const bool keep_alive = request.keep_alive();
-    server_.handler.handle(
-        std::move(request), peer_,
-        [self = shared_from_this(), keep_alive](Response&& res) mutable {
-          auto shared = std::make_shared<Response>(std::move(res));
-          asio::post(self->stream_.get_executor(), [self, shared, keep_alive] {
-            shared->keep_alive(keep_alive && !self->closing_);
-            self->write(std::move(*shared), !shared->keep_alive());
-          });
-        });
+    server_.handler.handle(std::move(request), peer_,
+                           [self = shared_from_this(), keep_alive](Response&& res) mutable {
+                             auto shared = std::make_shared<Response>(std::move(res));
+                             asio::post(self->stream_.get_executor(), [self, shared, keep_alive] {
+                               shared->keep_alive(keep_alive && !self->closing_);
+                               self->write(std::move(*shared), !shared->keep_alive());
+                             });
+                           });
   }
 
   void write(Response&& res, bool close_after) {
@@ -172,13 +171,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (close_after) res.keep_alive(false);
     auto shared = std::make_shared<Response>(std::move(res));
     stream_.expires_after(std::chrono::seconds(30));
-    bhttp::async_write(stream_, *shared,
-                       [self = shared_from_this(), shared, close_after](beast::error_code ec,
-                                                                        std::size_t) {
-                         self->busy_ = false;
-                         if (ec || close_after || self->closing_) return self->close();
-                         self->wait_for_request();
-                       });
+    bhttp::async_write(
+        stream_, *shared,
+        [self = shared_from_this(), shared, close_after](beast::error_code ec, std::size_t) {
+          self->busy_ = false;
+          if (ec || close_after || self->closing_) return self->close();
+          self->wait_for_request();
+        });
   }
 
   void close() {
@@ -266,7 +265,8 @@ void Server::bind() {
   auto& a = impl_->acceptor;
   beast::error_code ec;
   auto address = asio::ip::make_address(impl_->options.address, ec);
-  if (ec) throw std::runtime_error("server.listen: invalid address '" + impl_->options.address + "'");
+  if (ec)
+    throw std::runtime_error("server.listen: invalid address '" + impl_->options.address + "'");
   tcp::endpoint ep(address, impl_->options.port);
   a.open(ep.protocol(), ec);
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
@@ -289,7 +289,8 @@ void Server::run(std::function<void()> on_ready) {
   impl.do_accept();
   if (on_ready) on_ready();
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl.options.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
+  for (int i = 1; i < impl.options.io_threads; ++i)
+    threads.emplace_back([&impl] { impl.ioc.run(); });
   impl.ioc.run();
   for (auto& t : threads) t.join();
 }

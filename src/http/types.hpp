@@ -31,13 +31,13 @@ struct Principal {
 // What a handler gets: the request plus what the pipeline learned about it.
 struct Context {
   const Request& request;
-  std::string path;                            // target without the query string
-  std::string query;                           // raw query string, without '?'
-  std::map<std::string, std::string> params;   // path parameters, e.g. {id}
-  std::string client_ip;                       // peer, or X-Forwarded-For via a trusted proxy
+  std::string path;                           // target without the query string
+  std::string query;                          // raw query string, without '?'
+  std::map<std::string, std::string> params;  // path parameters, e.g. {id}
+  std::string client_ip;                      // peer, or X-Forwarded-For via a trusted proxy
   std::string request_id;
-  std::string route;                           // the matched pattern, for metrics and logs
-  std::optional<Principal> principal;          // set for routes that require authentication
+  std::string route;                   // the matched pattern, for metrics and logs
+  std::optional<Principal> principal;  // set for routes that require authentication
 };
 
 }  // namespace latchkey::http

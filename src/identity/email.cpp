@@ -8,8 +8,24 @@ namespace {
 bool atext(unsigned char c) {
   if (std::isalnum(c)) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
     case '~':
       return true;
     default:
@@ -74,6 +90,8 @@ Result<std::string> normalize_email(std::string_view input) {
   return out;
 }
 
-std::string_view local_part(std::string_view email) { return email.substr(0, email.rfind('@')); }
+std::string_view local_part(std::string_view email) {
+  return email.substr(0, email.rfind('@'));
+}
 
 }  // namespace latchkey::identity

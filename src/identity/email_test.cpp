@@ -12,10 +12,10 @@ TEST(NormalizeEmail, TrimsAndLowercasesDomainOnly) {
 }
 
 TEST(NormalizeEmail, RejectsMalformed) {
-  for (const char* bad : {"", "plain", "@example.com", "a@", "a@b", "a..b@example.com",
-                          ".a@example.com", "a.@example.com", "a b@example.com",
-                          "a@exa_mple.com", "a@-example.com", "a@example-.com", "a@1.2.3.4",
-                          "a@example..com", "한국@example.com", "a\"b@example.com"}) {
+  for (const char* bad :
+       {"", "plain", "@example.com", "a@", "a@b", "a..b@example.com", ".a@example.com",
+        "a.@example.com", "a b@example.com", "a@exa_mple.com", "a@-example.com", "a@example-.com",
+        "a@1.2.3.4", "a@example..com", "한국@example.com", "a\"b@example.com"}) {
     auto r = normalize_email(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidEmail) << bad;
@@ -31,7 +31,9 @@ TEST(NormalizeEmail, LengthLimits) {
   EXPECT_FALSE(normalize_email("a@" + std::string(250, 'b') + ".com"));
 }
 
-TEST(NormalizeEmail, LocalPart) { EXPECT_EQ(local_part("jane@example.com"), "jane"); }
+TEST(NormalizeEmail, LocalPart) {
+  EXPECT_EQ(local_part("jane@example.com"), "jane");
+}
 
 }  // namespace
 }  // namespace latchkey::identity

@@ -6,9 +6,12 @@ namespace latchkey::identity {
 
 std::string_view to_string(AccountState s) noexcept {
   switch (s) {
-    case AccountState::kPending: return "pending";
-    case AccountState::kActive: return "active";
-    case AccountState::kDisabled: return "disabled";
+    case AccountState::kPending:
+      return "pending";
+    case AccountState::kActive:
+      return "active";
+    case AccountState::kDisabled:
+      return "disabled";
   }
   return "disabled";
 }

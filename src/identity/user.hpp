@@ -20,8 +20,8 @@ inline constexpr std::string_view kRoleAdmin = "admin";
 inline constexpr std::string_view kRoleUser = "user";
 
 struct User {
-  std::string id;             // UUIDv7
-  std::string email;          // normalised (see identity/email.hpp)
+  std::string id;     // UUIDv7
+  std::string email;  // normalised (see identity/email.hpp)
   std::string name;
   AccountState state = AccountState::kPending;
   bool email_verified = false;

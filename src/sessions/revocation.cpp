@@ -2,7 +2,9 @@
 
 namespace latchkey::sessions {
 namespace {
-std::string key_of(const std::string& sid) { return "revoked:sid:" + sid; }
+std::string key_of(const std::string& sid) {
+  return "revoked:sid:" + sid;
+}
 }  // namespace
 
 Status RevocationList::revoke(const std::string& session_id) {

@@ -10,12 +10,12 @@
 namespace latchkey::sessions {
 
 struct Session {
-  std::string id;       // UUIDv7; the `sid` claim
+  std::string id;  // UUIDv7; the `sid` claim
   std::string user_id;
   TimePoint created_at{};
   TimePoint last_used_at{};
-  TimePoint expires_at{};   // absolute end of the session (refresh stops working)
-  TimePoint auth_time{};    // when the user last proved who they are
+  TimePoint expires_at{};        // absolute end of the session (refresh stops working)
+  TimePoint auth_time{};         // when the user last proved who they are
   std::vector<std::string> amr;  // e.g. {"pwd"}
   std::string ip;
   std::string user_agent;
@@ -28,7 +28,7 @@ struct Session {
 // A refresh token as stored: only its SHA-256 hash. The session is its family: presenting a
 // rotated token again (outside the grace window) revokes the session.
 struct RefreshToken {
-  std::string hash;        // lower-case hex SHA-256 of the opaque token
+  std::string hash;  // lower-case hex SHA-256 of the opaque token
   std::string session_id;
   std::string user_id;
   TimePoint created_at{};

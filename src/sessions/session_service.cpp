@@ -33,8 +33,13 @@ SessionService::SessionService(SessionRepository& sessions, identity::UserReposi
 
 Result<Tokens> SessionService::issue(const identity::User& user, const Session& session,
                                      std::string refresh_token) {
-  AccessGrant grant{user.id,   session.id,  user.email, user.email_verified,
-                    user.roles, session.amr, to_unix(session.auth_time)};
+  AccessGrant grant{user.id,
+                    session.id,
+                    user.email,
+                    user.email_verified,
+                    user.roles,
+                    session.amr,
+                    to_unix(session.auth_time)};
   auto minted = minter_.mint(grant);
   if (!minted) return minted.error();
   return Tokens{std::move(minted->token), minted->expires_in, std::move(refresh_token), session.id,

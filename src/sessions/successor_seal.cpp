@@ -14,8 +14,7 @@ Bytes derive_key(std::string_view old_token) {
 
 }  // namespace
 
-std::string seal_successor(std::string_view successor, std::string_view old_token,
-                           Random& random) {
+std::string seal_successor(std::string_view successor, std::string_view old_token, Random& random) {
   const Bytes key = derive_key(old_token);
   Bytes out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + successor.size());
   random.fill(std::span(out.data(), crypto_secretbox_NONCEBYTES));
@@ -32,10 +31,9 @@ std::optional<std::string> open_successor(std::string_view sealed, std::string_v
   }
   const Bytes key = derive_key(old_token);
   std::string out(raw->size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
-  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(out.data()),
-                                 raw->data() + crypto_secretbox_NONCEBYTES,
-                                 raw->size() - crypto_secretbox_NONCEBYTES, raw->data(),
-                                 key.data()) != 0) {
+  if (crypto_secretbox_open_easy(
+          reinterpret_cast<unsigned char*>(out.data()), raw->data() + crypto_secretbox_NONCEBYTES,
+          raw->size() - crypto_secretbox_NONCEBYTES, raw->data(), key.data()) != 0) {
     return std::nullopt;
   }
   return out;

@@ -38,17 +38,29 @@ class FakeUserRepository final : public identity::UserRepository {
     return std::optional<identity::User>();
   }
   Status update_name(const std::string& id, const std::string& name, TimePoint at) override {
-    return mutate(id, [&](identity::User& u) { u.name = name; u.updated_at = at; });
+    return mutate(id, [&](identity::User& u) {
+      u.name = name;
+      u.updated_at = at;
+    });
   }
   Status set_password_hash(const std::string& id, const std::string& hash, TimePoint at) override {
-    return mutate(id, [&](identity::User& u) { u.password_hash = hash; u.updated_at = at; });
+    return mutate(id, [&](identity::User& u) {
+      u.password_hash = hash;
+      u.updated_at = at;
+    });
   }
   Status set_state(const std::string& id, identity::AccountState state, TimePoint at) override {
-    return mutate(id, [&](identity::User& u) { u.state = state; u.updated_at = at; });
+    return mutate(id, [&](identity::User& u) {
+      u.state = state;
+      u.updated_at = at;
+    });
   }
   Status set_roles(const std::string& id, const std::vector<std::string>& roles,
                    TimePoint at) override {
-    return mutate(id, [&](identity::User& u) { u.roles = roles; u.updated_at = at; });
+    return mutate(id, [&](identity::User& u) {
+      u.roles = roles;
+      u.updated_at = at;
+    });
   }
   Status remove(const std::string& id) override {
     std::lock_guard lock(mutex_);

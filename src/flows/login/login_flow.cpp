@@ -8,8 +8,12 @@ namespace {
 
 using methods::password::PasswordHasher;
 
-std::string account_key(const std::string& email) { return "login:acct:" + email; }
-std::string ip_key(const std::string& ip) { return "login:ip:" + ip; }
+std::string account_key(const std::string& email) {
+  return "login:acct:" + email;
+}
+std::string ip_key(const std::string& ip) {
+  return "login:ip:" + ip;
+}
 
 std::size_t code_points(std::string_view s) {
   std::size_t n = 0;
@@ -42,7 +46,8 @@ Result<PasswordVerifier::Outcome> PasswordVerifier::verify(std::string_view pass
   }
   const auto verdict = hasher_.verify(password, stored);
   out.match = verdict != PasswordHasher::Verdict::kMismatch;
-  if (verdict == PasswordHasher::Verdict::kMatchNeedsRehash) out.upgraded_hash = hasher_.hash(password);
+  if (verdict == PasswordHasher::Verdict::kMatchNeedsRehash)
+    out.upgraded_hash = hasher_.hash(password);
   return out;
 }
 
@@ -116,7 +121,8 @@ Result<sessions::Tokens> LoginFlow::run(const LoginRequest& request) {
   auto checked = verifier_.verify(request.password, stored);
   if (!checked) return checked.error();
   if (!*found || !checked->match) {
-    record_failure(*email, request, *found ? (*found)->id : "", *found ? "bad_password" : "no_user");
+    record_failure(*email, request, *found ? (*found)->id : "",
+                   *found ? "bad_password" : "no_user");
     return bad_credentials();
   }
   identity::User user = **found;

@@ -32,7 +32,9 @@ Status SettingsFlow::check_password(const identity::User& user, const std::strin
   return {};
 }
 
-Result<identity::User> SettingsFlow::profile(const std::string& user_id) { return load(user_id); }
+Result<identity::User> SettingsFlow::profile(const std::string& user_id) {
+  return load(user_id);
+}
 
 Result<identity::User> SettingsFlow::update_name(const std::string& user_id,
                                                  const std::string& name) {

@@ -32,8 +32,7 @@ class SettingsFlow {
 
  private:
   Result<identity::User> load(const std::string& user_id);
-  Status check_password(const identity::User& user, const std::string& password,
-                        const char* field);
+  Status check_password(const identity::User& user, const std::string& password, const char* field);
 
   identity::UserRepository& users_;
   PasswordVerifier& verifier_;

@@ -22,7 +22,7 @@ struct SignupOptions {
 };
 
 struct SignupRequest {
-  std::string email;     // as typed
+  std::string email;  // as typed
   std::string password;
   std::string name;
   sessions::ClientInfo client;
