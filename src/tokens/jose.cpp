@@ -382,7 +382,10 @@ std::string sign_compact(const SigningKey& key, const Json& extra_header, const 
       header[name] = value;
     }
   }
-  std::string input = base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());
+  // Invalid UTF-8 in a claim (user-supplied text) becomes U+FFFD instead of throwing.
+  constexpr auto kReplace = Json::error_handler_t::replace;
+  std::string input = base64url_encode(header.dump(-1, ' ', false, kReplace)) + "." +
+                      base64url_encode(payload.dump(-1, ' ', false, kReplace));
   Bytes sig = sign_bytes(key, input);
   return input + "." + base64url_encode(sig);
 }
