@@ -325,6 +325,16 @@ TEST_F(JoseTest, SignCompactVerifiesForEveryAlg) {
   EXPECT_THROW(sign_compact(*ec_, {{"kid", "x"}}, claims()), std::invalid_argument);
 }
 
+TEST_F(JoseTest, InvalidUtf8InAClaimIsReplacedNotThrown) {
+  Json c = claims();
+  c["email"] = std::string("a\xff@example.test");
+  std::string token;
+  ASSERT_NO_THROW(token = sign_compact(*ed_, {{"typ", "at+jwt"}}, c));
+  Claims out;
+  ASSERT_EQ(verify_jwt(token, keys_, options_, &out), VerifyStatus::kOk);
+  EXPECT_EQ(out.email(), "a\xEF\xBF\xBD@example.test");  // U+FFFD
+}
+
 TEST_F(JoseTest, Es256SignaturesAreP1363) {
   std::string token = sign_compact(*ec_, {{"typ", "at+jwt"}}, claims());
   auto sig = base64url_decode(token.substr(token.rfind('.') + 1));

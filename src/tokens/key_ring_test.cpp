@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "tokens/jose.hpp"
 
@@ -240,6 +242,26 @@ TEST_F(KeyRingTest, SnapshotKeysVerifyWhatTheSigningKeySigns) {
   VerifyOptions opt{.issuer = "i", .audience = "a", .now = now};
   EXPECT_EQ(verify_jwt(token, *jwks, opt, nullptr), VerifyStatus::kOk);
   EXPECT_EQ(verify_jwt(token, snap->keys, opt, nullptr), VerifyStatus::kOk);
+}
+
+TEST_F(KeyRingTest, SnapshotsStayUsableWhileRotating) {
+  KeyRing ring(repo_, clock_, random_, master(1), options());
+  ASSERT_TRUE(ring.load());
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        auto snap = ring.snapshot();
+        if (!snap->signing || snap->keys.find(snap->signing->kid()) == nullptr) ++failures;
+      }
+    });
+  }
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ring.rotate(Alg::kEdDSA, seconds(0)));
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(KeySealing, SealedFormatIsNonceThenCiphertext) {
