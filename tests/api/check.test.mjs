@@ -13,6 +13,7 @@ import {
   rawRequest,
   describe,
   decodeJwt,
+  assertSecurityHeaders,
 } from './harness.mjs';
 
 let server;
@@ -205,6 +206,9 @@ test('a 1 MiB token is refused and the server stays healthy', async () => {
     assert.fail(`no HTTP answer to a 1 MiB Authorization header (${err.message}); expected a 4xx`);
   }
   assert.ok([400, 401, 431].includes(res.status), `a 1 MiB token is refused with 400/401/431${describe(res)}`);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, describe(res));
+  assert.equal(res.body?.status, res.status, `the problem's status member matches the HTTP status${describe(res)}`);
+  assertSecurityHeaders(res);
   // A 1 MiB token that looks like a JWT.
   const big = `${parts(user.tokens.access_token).h}.${'B'.repeat(1024 * 1024)}.${'C'.repeat(342)}`;
   try {

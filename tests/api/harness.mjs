@@ -311,6 +311,15 @@ export function assertStatus(res, status) {
   assert.equal(res.status, status, `expected HTTP ${status}${describe(res)}`);
 }
 
+/** The headers every answer carries (ops.test.mjs checks them on many kinds of answer). */
+export function assertSecurityHeaders(res) {
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff', `X-Content-Type-Options${describe(res)}`);
+  assert.ok(res.headers.get('referrer-policy'), `Referrer-Policy${describe(res)}`);
+  assert.ok(res.headers.get('content-security-policy'), `Content-Security-Policy${describe(res)}`);
+  const id = res.headers.get('x-request-id');
+  assert.ok(id && id.length > 0, `X-Request-Id${describe(res)}`);
+}
+
 /** Asserts an RFC 9457 problem answer with the given status, code and (optionally) field. */
 export function assertProblem(res, status, code, field) {
   assertStatus(res, status);

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer,
+  MANY_LOGIN_FAILURES,
   client,
   randomEmail,
   strongPassword,
@@ -68,6 +69,33 @@ test('wrong password and unknown e-mail answer the same 401 invalid_credentials'
   const sessions = await api.get('/api/me/sessions', { token: tokens.access_token });
   assertStatus(sessions, 200);
   assert.equal(sessions.body.sessions.length, 1, describe(sessions));
+});
+
+test('a wrong password and an unknown e-mail take about as long (no timing enumeration)', async () => {
+  const own = await startServer({ env: MANY_LOGIN_FAILURES });
+  try {
+    const a = client(own.url);
+    const users = [];
+    for (let i = 0; i < 9; i++) users.push(await signup(a));
+    const median = (xs) => xs.slice().sort((x, y) => x - y)[xs.length >> 1];
+    const timed = async (json) => {
+      const t0 = performance.now();
+      const res = await a.post('/api/auth/login', json);
+      const ms = performance.now() - t0;
+      assertProblem(res, 401, 'invalid_credentials');
+      return ms;
+    };
+    const wrong = [];
+    const unknown = [];
+    for (let i = 0; i < 9; i++) {
+      wrong.push(await timed({ email: users[i].email, password: 'Wrong-Password-123!' }));
+      unknown.push(await timed({ email: randomEmail('nobody'), password: 'Wrong-Password-123!' }));
+    }
+    const ratio = median(unknown) / median(wrong);
+    assert.ok(ratio > 0.5 && ratio < 2, `median unknown ${median(unknown).toFixed(1)} ms vs wrong password ${median(wrong).toFixed(1)} ms`);
+  } finally {
+    await own.stop();
+  }
 });
 
 test('an unknown mode is refused with invalid_field', async () => {

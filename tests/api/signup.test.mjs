@@ -17,6 +17,7 @@ import {
   loginFails,
   rawRequest,
   describe,
+  assertSecurityHeaders,
 } from './harness.mjs';
 
 let server;
@@ -268,9 +269,9 @@ test('a body over 64 KiB is refused with 413 payload_too_large', async () => {
     } catch (err) {
       assert.fail(`no answer to a ${size}-byte body (the server closed the connection: ${err.message}); expected 413`);
     }
-    assert.equal(res.status, 413, describe(res));
-    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, describe(res));
-    assert.equal(res.body?.code, 'payload_too_large', describe(res));
+    assertProblem(res, 413, 'payload_too_large');
+    // Refused by the transport or not, it is an answer like any other.
+    assertSecurityHeaders(res);
   }
   await loginFails(api, email, password);
   await assertEmailFree(email);
@@ -305,4 +306,42 @@ test('SQL metacharacters and non-ASCII text in the name are stored literally', a
   const password = strongPassword();
   await signup(api, { email, password });
   await login(api, email, password);
+});
+
+test('deeply nested JSON is refused without harming the server', async () => {
+  const depth = 30000; // 60 000 bytes, under the body limit
+  const arrays = '['.repeat(depth) + ']'.repeat(depth);
+  assertProblem(await post(arrays), 400, 'invalid_request');
+  const inObject = `{"email":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+  const res = await post(inObject);
+  assertStatus(res, 400);
+  assert.ok(['invalid_field', 'invalid_email', 'malformed_json'].includes(res.body?.code), describe(res));
+  const unclosed = '{"a":'.repeat(depth / 3);
+  assertProblem(await post(unclosed), 400, 'malformed_json');
+  assertStatus(await api.get('/healthz'), 200);
+  await assertEmailFree(randomEmail());
+});
+
+const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+async function timed(fn) {
+  const t0 = performance.now();
+  const res = await fn();
+  return { ms: performance.now() - t0, res };
+}
+
+test('a duplicate sign-up takes about as long as a new one (no timing enumeration)', async () => {
+  const existing = [];
+  for (let i = 0; i < 9; i++) existing.push((await signup(api)).email);
+  const dup = [];
+  const fresh = [];
+  for (let i = 0; i < 9; i++) {
+    const d = await timed(() => api.post('/api/auth/signup', { email: existing[i], password: strongPassword() }));
+    assertStatus(d.res, 201);
+    dup.push(d.ms);
+    const f = await timed(() => api.post('/api/auth/signup', { email: randomEmail(), password: strongPassword() }));
+    assertStatus(f.res, 201);
+    fresh.push(f.ms);
+  }
+  const ratio = median(dup) / median(fresh);
+  assert.ok(ratio > 0.5 && ratio < 2, `median duplicate ${median(dup).toFixed(1)} ms vs new ${median(fresh).toFixed(1)} ms`);
 });
