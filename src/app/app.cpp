@@ -167,14 +167,7 @@ int serve(const config::Config& config) {
   api::AccessVerifier verify_access =
       [&verifier, &revocations](std::string_view token) -> Result<http::Principal> {
     auto verified = verifier.verify(token);
-    if (!verified) {
-      if (verified.status == tokens::VerifyStatus::kExpired) {
-        return Error::make(ErrorCode::kTokenExpired, "the access token has expired");
-      }
-      return Error::make(
-          ErrorCode::kInvalidToken,
-          "the access token is invalid: " + std::string(tokens::to_string(verified.status)));
-    }
+    if (!verified) return tokens::to_error(verified.status);
     const auto& c = *verified.claims;
     http::Principal p;
     p.user_id = std::string(c.sub());
