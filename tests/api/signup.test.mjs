@@ -345,3 +345,18 @@ test('a duplicate sign-up takes about as long as a new one (no timing enumeratio
   const ratio = median(dup) / median(fresh);
   assert.ok(ratio > 0.5 && ratio < 2, `median duplicate ${median(dup).toFixed(1)} ms vs new ${median(fresh).toFixed(1)} ms`);
 });
+
+test('concurrent sign-ups of one address create exactly one account', async () => {
+  const email = randomEmail('race');
+  const passwords = Array.from({ length: 6 }, () => strongPassword());
+  const answers = await Promise.all(passwords.map((password) => api.post('/api/auth/signup', { email, password })));
+  for (const res of answers) assertStatus(res, 201);
+  for (const res of answers) assert.deepEqual(res.body, answers[0].body);
+  const outcomes = [];
+  for (const password of passwords) {
+    const res = await api.post('/api/auth/login', { email, password });
+    assert.ok(res.status === 200 || res.status === 401, describe(res));
+    outcomes.push(res.status);
+  }
+  assert.equal(outcomes.filter((s) => s === 200).length, 1, `exactly one password works: ${outcomes}`);
+});

@@ -142,3 +142,29 @@ test('logout-all needs a bearer token', async () => {
   assertProblem(await api.post('/api/auth/logout-all', undefined), 401, 'unauthenticated');
   assertProblem(await api.post('/api/auth/logout-all', undefined, { token: 'garbage' }), 401, 'invalid_token');
 });
+
+test('concurrent refreshes of one token all get the same successor', async () => {
+  const { tokens } = await newUser(api);
+  const answers = await Promise.all(Array.from({ length: 8 }, () => refresh(api, tokens.refresh_token)));
+  for (const res of answers) assertStatus(res, 200);
+  const successors = new Set(answers.map((r) => r.body.refresh_token));
+  assert.equal(successors.size, 1, `one successor for concurrent refreshes: ${[...successors].length} different`);
+  const [successor] = successors;
+  const next = await refresh(api, successor);
+  assertStatus(next, 200);
+  await assertWorks(api, next.body.access_token);
+});
+
+test('concurrent logins and refreshes of many users do not fail', async () => {
+  const users = await Promise.all(Array.from({ length: 6 }, () => newUser(api)));
+  const results = await Promise.all(
+    users.flatMap((u) => [
+      login(api, u.email, u.password),
+      refresh(api, u.tokens.refresh_token).then((r) => {
+        assertStatus(r, 200);
+        return r.body;
+      }),
+    ]),
+  );
+  for (const t of results) await assertWorks(api, t.access_token);
+});
