@@ -14,6 +14,7 @@ import {
   login,
   describe,
   decodeJwt,
+  sleep,
 } from './harness.mjs';
 
 let server;
@@ -124,6 +125,11 @@ test('after 5 failures an account is throttled with 429 and Retry-After, even fo
     }
     // The other account on the same IP is not affected.
     await login(a, other.email, other.password);
+    // Once Retry-After has passed, the right password works again.
+    const blocked = await a.post('/api/auth/login', { email, password });
+    assertProblem(blocked, 429, 'rate_limited');
+    await sleep(Number(blocked.headers.get('retry-after')) * 1000 + 250);
+    await login(a, email, password);
   } finally {
     await own.stop();
   }
