@@ -158,7 +158,13 @@ Response refresh(const Context& ctx, AuthApiDeps& deps) {
   auto tokens = deps.sessions.refresh(token, client_of(ctx));
   if (!tokens) {
     auto res = problem(ctx, tokens.error());
-    if (use_cookie) clear_cookies(res, deps.cookies);
+    // Only a dead session loses its cookies; a passing failure (database, overload) keeps them.
+    const auto code = tokens.error().code;
+    if (use_cookie &&
+        (code == ErrorCode::kInvalidRefreshToken || code == ErrorCode::kRefreshTokenReused ||
+         code == ErrorCode::kAccountDisabled || code == ErrorCode::kAccountPending)) {
+      clear_cookies(res, deps.cookies);
+    }
     return res;
   }
   return token_response(ctx, deps, *tokens, use_cookie || *cookie_mode);

@@ -154,6 +154,12 @@ bool constant_time_equal(std::span<const std::uint8_t> a, std::span<const std::u
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0;
   const std::size_t n = s.size();

@@ -54,4 +54,7 @@ inline bool constant_time_equal(std::string_view a, std::string_view b) {
 // True when s is well-formed UTF-8 (no overlongs, no surrogates, no code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s);
 
+// Number of Unicode code points in valid UTF-8 (continuation bytes are not counted).
+std::size_t utf8_length(std::string_view s);
+
 }  // namespace latchkey

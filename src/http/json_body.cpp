@@ -4,14 +4,6 @@
 
 namespace latchkey::http {
 
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
 Result<JsonBody> JsonBody::parse(const Request& req, bool allow_empty) {
   const auto& body = req.body();
   if (body.empty() && allow_empty) return JsonBody(nlohmann::json::object());

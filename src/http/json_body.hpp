@@ -45,7 +45,4 @@ class JsonBody {
   std::optional<Error> error_;
 };
 
-// Number of Unicode code points in valid UTF-8.
-std::size_t utf8_length(std::string_view s);
-
 }  // namespace latchkey::http

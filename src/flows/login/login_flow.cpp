@@ -15,12 +15,6 @@ std::string ip_key(const std::string& ip) {
   return "login:ip:" + ip;
 }
 
-std::size_t code_points(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 Error bad_credentials() {
   return Error::make(ErrorCode::kInvalidCredentials, "the e-mail or password is incorrect");
 }
@@ -28,7 +22,7 @@ Error bad_credentials() {
 }  // namespace
 
 Status check_password_length(std::string_view password, const char* field) {
-  if (password.size() > 4 * kMaxPasswordLength || code_points(password) > kMaxPasswordLength) {
+  if (password.size() > 4 * kMaxPasswordLength || utf8_length(password) > kMaxPasswordLength) {
     return Error::on_field(ErrorCode::kInvalidField, field,
                            std::string(field) + " is too long (at most 128 characters)");
   }

@@ -12,13 +12,6 @@ namespace {
 
 constexpr const char* kField = "password";
 
-// Number of code points in valid UTF-8: every byte that is not a continuation byte starts one.
-std::size_t code_points(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -72,7 +65,7 @@ Status PasswordPolicy::check(std::string_view password, std::string_view email) 
     return Error::on_field(ErrorCode::kInvalidField, kField,
                            "Password must not contain NUL characters.");
   }
-  const std::size_t length = code_points(password);
+  const std::size_t length = utf8_length(password);
   if (length < options_.min_length) {
     return weak("Password must be at least " + std::to_string(options_.min_length) +
                 " characters long.");
@@ -86,7 +79,7 @@ Status PasswordPolicy::check(std::string_view password, std::string_view email) 
   if (!email.empty() && email.find('\0') == std::string_view::npos) {
     const auto at = email.rfind('@');
     const std::string_view local = at == std::string_view::npos ? email : email.substr(0, at);
-    if (code_points(local) >= 3 &&
+    if (utf8_length(local) >= 3 &&
         ascii_lower(password).find(ascii_lower(local)) != std::string::npos) {
       return weak("Password must not contain your e-mail address.");
     }
