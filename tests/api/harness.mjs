@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const BIN = path.resolve(here, process.env.LATCHKEY_BIN ?? '../../build/latchkey');
+export const BIN = path.resolve(here, process.env.LATCHKEY_BIN || '../../build/latchkey');
 
 const READY_TIMEOUT_MS = 5000;
 const STOP_TIMEOUT_MS = 5000;
@@ -183,7 +183,8 @@ export async function startServer(options = {}) {
 
 /** The environment `latchkey serve` (or another sub-command) gets. */
 export function serverEnv({ dir, url, port, env = {}, cookieSecure, masterKey, databaseUrl, sqlite }) {
-  const shared = !databaseUrl && !sqlite ? process.env.LATCHKEY_TEST_DATABASE_URL : undefined;
+  // An empty LATCHKEY_TEST_DATABASE_URL means SQLite, as if it were unset (scripts/test passes "").
+  const shared = !databaseUrl && !sqlite ? process.env.LATCHKEY_TEST_DATABASE_URL || undefined : undefined;
   // Servers on a shared database must share the master key that seals the signing keys in it.
   const sharedKey = shared
     ? process.env.LATCHKEY_TEST_MASTER_KEY ?? createHash('sha256').update(`latchkey-api-tests ${shared}`).digest('hex')
