@@ -183,3 +183,42 @@ test('the server is ready within a second and SIGTERM ends it with code 0 prompt
   await sleep(50);
   await assert.rejects(fetch(`${own.url}/healthz`, { signal: AbortSignal.timeout(1000) }));
 });
+
+test('secrets never reach the log, even at the most verbose level', async () => {
+  const own = await startServer({ env: { LATCHKEY_LOG_LEVEL: 'trace' }, cookieSecure: false });
+  const secrets = [];
+  let output = '';
+  try {
+    const a = client(own.url);
+    const email = randomEmail('logs');
+    const password = strongPassword();
+    secrets.push(password, own.env.LATCHKEY_KEYS_MASTER_KEY);
+    await signup(a, { email, password });
+    const bearer = await login(a, email, password);
+    secrets.push(bearer.access_token, bearer.refresh_token);
+    const cookie = await a.post('/api/auth/login', { email, password, mode: 'cookie' });
+    assertStatus(cookie, 200);
+    for (const c of cookie.setCookies) secrets.push(c.split(';')[0].split('=')[1]);
+    const rotated = await a.post('/api/auth/refresh', { refresh_token: bearer.refresh_token });
+    assertStatus(rotated, 200);
+    secrets.push(rotated.body.refresh_token);
+    const wrong = `${password}-wrong`;
+    secrets.push(wrong);
+    assertStatus(await a.post('/api/auth/login', { email, password: wrong }), 401);
+    const next = strongPassword();
+    secrets.push(next);
+    assertStatus(await a.post('/api/me/password', { current: password, new: next }, { token: rotated.body.access_token }), 204);
+    assertStatus(await a.post('/api/auth/signup', { email, password: `${next}-dup` }), 201);
+    secrets.push(`${next}-dup`);
+  } finally {
+    await own.stop();
+    output = own.output();
+  }
+  assert.ok(output.length > 0, 'the server logged something at trace level');
+  for (const secret of secrets) {
+    assert.ok(secret && secret.length >= 16, 'a real secret');
+    assert.ok(!output.includes(secret), `the log contains a secret (${secret.slice(0, 6)}…)`);
+    // Nor its signature part alone, for JWTs.
+    if (secret.split('.').length === 3) assert.ok(!output.includes(secret.split('.')[2]), 'the log contains a JWT signature');
+  }
+});
