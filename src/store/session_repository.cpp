@@ -171,12 +171,15 @@ class SqlSessionRepository final : public sessions::SessionRepository {
           soci::use(hash), soci::into(t.hash, found), soci::into(t.session_id),
           soci::into(t.user_id), soci::into(created), soci::into(expires),
           soci::into(rotated.value, rotated.ind), soci::into(successor.value, successor.ind);
-      if (!sql.got_data()) return std::optional<RefreshToken>{};
-      t.created_at = from_db(created);
-      t.expires_at = from_db(expires);
-      t.rotated_at = rotated.get();
-      t.successor_sealed = successor.get();
-      return std::optional<RefreshToken>(std::move(t));
+      std::optional<RefreshToken> out;
+      if (sql.got_data()) {
+        t.created_at = from_db(created);
+        t.expires_at = from_db(expires);
+        t.rotated_at = rotated.get();
+        t.successor_sealed = successor.get();
+        out = std::move(t);
+      }
+      return out;
     });
   }
 
