@@ -116,19 +116,18 @@ test('after 5 failures an account is throttled with 429 and Retry-After, even fo
     for (let i = 0; i < 5; i++) {
       assertProblem(await a.post('/api/auth/login', { email, password: `wrong-${i}-${password}` }), 401, 'invalid_credentials');
     }
+    let wait = 0;
     for (const pw of [`wrong-again-${password}`, password]) {
       const res = await a.post('/api/auth/login', { email, password: pw });
       assertProblem(res, 429, 'rate_limited');
       const retry = res.headers.get('retry-after');
       assert.ok(retry !== null, `Retry-After is set${describe(res)}`);
       assert.match(retry, /^[1-9][0-9]*$/, `Retry-After is a positive number of seconds${describe(res)}`);
+      wait = Number(retry);
     }
     // The other account on the same IP is not affected.
     await login(a, other.email, other.password);
     // Once Retry-After has passed, the right password works again.
-    const blocked = await a.post('/api/auth/login', { email, password });
-    assertProblem(blocked, 429, 'rate_limited');
-    const wait = Number(blocked.headers.get('retry-after'));
     assert.ok(wait <= 10, `the first lock is short with login_base_delay 1 s (Retry-After ${wait})`);
     await sleep(wait * 1000 + 250);
     await login(a, email, password);
