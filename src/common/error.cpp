@@ -12,6 +12,8 @@ std::string_view code_id(ErrorCode code) noexcept {
       return "unsupported_media_type";
     case ErrorCode::kPayloadTooLarge:
       return "payload_too_large";
+    case ErrorCode::kHeadersTooLarge:
+      return "headers_too_large";
     case ErrorCode::kInvalidField:
       return "invalid_field";
     case ErrorCode::kInvalidEmail:

@@ -14,6 +14,7 @@ enum class ErrorCode : std::uint8_t {
   kMalformedJson,         // body is not valid JSON (or not UTF-8)
   kUnsupportedMediaType,  // wrong Content-Type
   kPayloadTooLarge,       // body over the limit
+  kHeadersTooLarge,       // request header fields over the limit
   kInvalidField,          // a field is missing, of the wrong type, too long or unknown
   kInvalidEmail,          // not a usable e-mail address
   kWeakPassword,          // rejected by the password policy

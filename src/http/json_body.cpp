@@ -61,8 +61,12 @@ std::optional<std::string> JsonBody::optional_string(const std::string& name, St
     return std::nullopt;
   }
   if (!rule.allow_control) {
-    for (unsigned char c : value) {
-      if (c < 0x20 || c == 0x7F) {
+    // C0 controls, DEL, and C1 controls (U+0080-U+009F, encoded as C2 80..C2 9F).
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const auto c = static_cast<unsigned char>(value[i]);
+      const bool c1 =
+          c == 0xC2 && i + 1 < value.size() && static_cast<unsigned char>(value[i + 1]) <= 0x9F;
+      if (c < 0x20 || c == 0x7F || c1) {
         if (!error_) {
           error_ = Error::on_field(ErrorCode::kInvalidField, name,
                                    name + " must not contain control characters");

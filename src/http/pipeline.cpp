@@ -181,6 +181,15 @@ void Pipeline::finish(Context& ctx, Response& res,
   }
 }
 
+Response Pipeline::reject(const Error& error, const std::string& peer_ip) {
+  static const Request kNone{Verb::unknown, "/", 11};
+  const auto started = std::chrono::steady_clock::now();
+  Context ctx{kNone, "/api", {}, {}, peer_ip, new_request_id(), "transport", {}};
+  auto res = problem(kNone, error, ctx.request_id);
+  finish(ctx, res, started);
+  return res;
+}
+
 void Pipeline::handle(Request&& request, std::string peer_ip,
                       std::function<void(Response&&)> done) {
   const auto started = std::chrono::steady_clock::now();

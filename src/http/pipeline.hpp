@@ -34,6 +34,7 @@ class Pipeline final : public RequestHandler {
 
   void handle(Request&& request, std::string peer_ip,
               std::function<void(Response&&)> done) override;
+  Response reject(const Error& error, const std::string& peer_ip) override;
 
   // Exposed for tests: the client address for a peer and its X-Forwarded-For header.
   std::string client_ip(const std::string& peer, std::string_view forwarded_for) const;

@@ -16,6 +16,8 @@ HttpStatus status_of(ErrorCode code) noexcept {
       return HttpStatus::unsupported_media_type;
     case ErrorCode::kPayloadTooLarge:
       return HttpStatus::payload_too_large;
+    case ErrorCode::kHeadersTooLarge:
+      return HttpStatus::request_header_fields_too_large;
     case ErrorCode::kNotFound:
       return HttpStatus::not_found;
     case ErrorCode::kMethodNotAllowed:

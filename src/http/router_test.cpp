@@ -95,6 +95,9 @@ TEST(JsonBody, FieldRules) {
   auto b3 = JsonBody::parse(json_request(R"({"c":"x\u0000y"})"));
   b3->string("c");
   EXPECT_EQ(b3->finish().error().field, "c");
+  auto b5 = JsonBody::parse(json_request("{\"c\":\"x\u009by\"}"));
+  b5->string("c");
+  EXPECT_EQ(b5->finish().error().field, "c");  // C1 control
   auto b4 = JsonBody::parse(json_request(R"({"k":"한국어"})"));
   EXPECT_EQ(b4->string("k", {.max = 3}), "한국어");  // code points, not bytes
   EXPECT_TRUE(b4->finish());

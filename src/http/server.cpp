@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -136,18 +137,14 @@ class Session : public std::enable_shared_from_this<Session> {
       return reply_error(ErrorCode::kPayloadTooLarge, "request body is too large");
     }
     if (ec == bhttp::error::header_limit) {
-      Error e = Error::make(ErrorCode::kInvalidRequest, "request header fields are too large");
-      Request dummy;
-      auto res = problem(dummy, e, "");
-      res.result(bhttp::status::request_header_fields_too_large);
-      return write(std::move(res), true);
+      return reply_error(ErrorCode::kHeadersTooLarge, "request header fields are too large");
     }
     return reply_error(ErrorCode::kInvalidRequest, "malformed HTTP request");
   }
 
   void reply_error(ErrorCode code, std::string message) {
-    Request dummy;
-    write(problem(dummy, Error::make(code, std::move(message)), ""), true);
+    refused_ = true;
+    write(server_.handler.reject(Error::make(code, std::move(message)), peer_), true);
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -175,9 +172,29 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_, *shared,
         [self = shared_from_this(), shared, close_after](beast::error_code ec, std::size_t) {
           self->busy_ = false;
+          if (!ec && self->refused_) return self->linger();
           if (ec || close_after || self->closing_) return self->close();
           self->wait_for_request();
         });
+  }
+
+  // After refusing a request the client may still be sending it (a 1 MiB body or header).
+  // Closing now would reset the connection and the client would never read our answer, so stop
+  // sending, then read and discard what still arrives for a short while before closing.
+  void linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kMaxDrain) return self->stream_.close();
+                              self->drain();
+                            });
   }
 
   void close() {
@@ -193,6 +210,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string peer_;
   bool busy_ = false;
   bool closing_ = false;
+  bool refused_ = false;
+  static constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
+  std::array<char, 16 * 1024> drain_buffer_{};
+  std::size_t drained_ = 0;
 };
 
 void Server::Impl::do_accept() {

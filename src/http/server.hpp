@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/error.hpp"
 #include "http/types.hpp"
 
 namespace latchkey::http {
@@ -21,6 +22,9 @@ class RequestHandler {
   virtual ~RequestHandler() = default;
   virtual void handle(Request&& request, std::string peer_ip,
                       std::function<void(Response&&)> done) = 0;
+  // The answer to a request the transport refused before it was complete (too large,
+  // malformed): a problem response with the same headers, request id and metrics as any other.
+  virtual Response reject(const Error& error, const std::string& peer_ip) = 0;
 };
 
 struct ServerOptions {

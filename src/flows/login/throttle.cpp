@@ -24,7 +24,7 @@ int clamp_to_int(std::int64_t v) {
 
 Throttle::Throttle(kv::KeyValue& kv, const Clock& clock, ThrottleOptions options)
     : kv_(kv), clock_(clock), options_(options) {
-  if (options_.free_attempts < 0) throw std::invalid_argument("free_attempts must be >= 0");
+  if (options_.free_attempts < 1) throw std::invalid_argument("free_attempts must be >= 1");
   if (options_.base_delay < std::chrono::seconds(1)) {
     throw std::invalid_argument("base_delay must be at least 1 second");
   }
@@ -37,10 +37,10 @@ Throttle::Throttle(kv::KeyValue& kv, const Clock& clock, ThrottleOptions options
 }
 
 std::chrono::seconds Throttle::delay_after(std::int64_t failures) const {
-  if (failures <= options_.free_attempts) return std::chrono::seconds(0);
-  // base * 2^(n - free - 1), doubling step by step so nothing overflows.
+  if (failures < options_.free_attempts) return std::chrono::seconds(0);
+  // base * 2^(n - free), doubling step by step so nothing overflows.
   std::chrono::seconds delay = options_.base_delay;
-  for (std::int64_t i = failures - options_.free_attempts - 1; i > 0; --i) {
+  for (std::int64_t i = failures - options_.free_attempts; i > 0; --i) {
     if (delay >= options_.max_delay) break;
     delay *= 2;
   }

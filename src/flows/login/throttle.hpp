@@ -5,10 +5,12 @@
 // The rule, for one key:
 //   - Failures are counted in a fixed window: the count starts at the first failure and is
 //     forgotten `window` after that first failure (later failures do not extend it).
-//   - The n-th failure in the window (n = 1, 2, ...) locks the key when n > free_attempts, for
-//       min(max_delay, base_delay * 2^(n - free_attempts - 1))
-//     measured from that failure. With the defaults (5, 1 s, 900 s): failures 1-5 are free,
-//     the 6th locks for 1 s, the 7th for 2 s, the 8th for 4 s, ... the 16th and later for 900 s.
+//   - `free_attempts` failures are allowed; the n-th failure in the window (n = 1, 2, ...)
+//     locks the key when n >= free_attempts, for
+//       min(max_delay, base_delay * 2^(n - free_attempts))
+//     measured from that failure. With the defaults (5, 1 s, 900 s): after 5 failures the next
+//     attempt waits 1 s; the 6th failure locks for 2 s, the 7th for 4 s, ... the 15th and later
+//     for 900 s.
 //   - blocked_for() is the time left on the lock, in whole seconds rounded up; nullopt when the
 //     key is not locked.
 //   - reset() forgets the count and the lock (the login flow calls it for the account key after
@@ -39,7 +41,7 @@ struct ThrottleOptions {
 
 class Throttle {
  public:
-  // Throws std::invalid_argument when free_attempts < 0, base_delay < 1 s,
+  // Throws std::invalid_argument when free_attempts < 1, base_delay < 1 s,
   // max_delay < base_delay or window < 1 s.
   Throttle(kv::KeyValue& kv, const Clock& clock, ThrottleOptions options = {});
 
@@ -51,7 +53,7 @@ class Throttle {
   // Forgets the failures and any lock.
   Status reset(std::string_view key);
 
-  // The lock that the n-th failure in a window sets (0 s while n <= free_attempts).
+  // The lock that the n-th failure in a window sets (0 s while n < free_attempts).
   std::chrono::seconds delay_after(std::int64_t failures) const;
   const ThrottleOptions& options() const { return options_; }
 

@@ -33,16 +33,16 @@ class ThrottleTest : public ::testing::Test {
 
 TEST_F(ThrottleTest, FreeAttemptsDoNotLock) {
   EXPECT_EQ(blocked(kAcct), std::nullopt);
-  fail(kAcct, 5);
+  fail(kAcct, 4);
   EXPECT_EQ(blocked(kAcct), std::nullopt);
-  fail(kAcct);  // the 6th
+  fail(kAcct);  // the 5th: the next attempt must wait
   EXPECT_EQ(blocked(kAcct), 1);
   clock_.advance(1s);
   EXPECT_EQ(blocked(kAcct), std::nullopt);
 }
 
 TEST_F(ThrottleTest, EachFurtherFailureDoublesTheLock) {
-  fail(kAcct, 5);
+  fail(kAcct, 4);
   for (int expected : {1, 2, 4, 8, 16, 32}) {
     fail(kAcct);
     EXPECT_EQ(blocked(kAcct), expected);
@@ -53,24 +53,24 @@ TEST_F(ThrottleTest, EachFurtherFailureDoublesTheLock) {
 
 TEST_F(ThrottleTest, DelayScheduleAndCap) {
   EXPECT_EQ(throttle_.delay_after(0), 0s);
-  EXPECT_EQ(throttle_.delay_after(5), 0s);
-  EXPECT_EQ(throttle_.delay_after(6), 1s);
-  EXPECT_EQ(throttle_.delay_after(7), 2s);
-  EXPECT_EQ(throttle_.delay_after(15), 512s);
-  EXPECT_EQ(throttle_.delay_after(16), 900s);  // 1024 capped
+  EXPECT_EQ(throttle_.delay_after(4), 0s);
+  EXPECT_EQ(throttle_.delay_after(5), 1s);
+  EXPECT_EQ(throttle_.delay_after(6), 2s);
+  EXPECT_EQ(throttle_.delay_after(14), 512s);
+  EXPECT_EQ(throttle_.delay_after(15), 900s);  // 1024 capped
   EXPECT_EQ(throttle_.delay_after(1000), 900s);
   EXPECT_EQ(throttle_.delay_after(std::numeric_limits<std::int64_t>::max()), 900s);
 
   Throttle scaled(kv_, clock_, ThrottleOptions{2, 3s, 20s, 60s});
-  EXPECT_EQ(scaled.delay_after(2), 0s);
-  EXPECT_EQ(scaled.delay_after(3), 3s);
-  EXPECT_EQ(scaled.delay_after(4), 6s);
-  EXPECT_EQ(scaled.delay_after(5), 12s);
-  EXPECT_EQ(scaled.delay_after(6), 20s);
+  EXPECT_EQ(scaled.delay_after(1), 0s);
+  EXPECT_EQ(scaled.delay_after(2), 3s);
+  EXPECT_EQ(scaled.delay_after(3), 6s);
+  EXPECT_EQ(scaled.delay_after(4), 12s);
+  EXPECT_EQ(scaled.delay_after(5), 20s);
 }
 
 TEST_F(ThrottleTest, LockIsCappedAtMaxDelay) {
-  Throttle t(kv_, clock_, ThrottleOptions{0, 1s, 10s, 900s});
+  Throttle t(kv_, clock_, ThrottleOptions{1, 1s, 10s, 900s});
   for (int expected : {1, 2, 4, 8, 10, 10}) {
     ASSERT_TRUE(t.record_failure(kIp).ok());
     auto b = t.blocked_for(kIp);
@@ -80,7 +80,7 @@ TEST_F(ThrottleTest, LockIsCappedAtMaxDelay) {
 }
 
 TEST_F(ThrottleTest, BlockedForRoundsUp) {
-  fail(kAcct, 7);  // locked for 2 s
+  fail(kAcct, 6);  // locked for 2 s
   clock_.advance(500ms);
   EXPECT_EQ(blocked(kAcct), 2);
   clock_.advance(1s);
@@ -92,13 +92,13 @@ TEST_F(ThrottleTest, BlockedForRoundsUp) {
 TEST_F(ThrottleTest, CountIsForgottenAWindowAfterTheFirstFailure) {
   fail(kAcct);  // t = 0 starts the window
   clock_.advance(800s);
-  fail(kAcct, 4);        // 5 failures, all within the window
+  fail(kAcct, 3);        // 4 failures, all within the window
   clock_.advance(100s);  // t = 900: the window has ended
   fail(kAcct);           // first failure of a new window
   EXPECT_EQ(blocked(kAcct), std::nullopt);
-  fail(kAcct, 4);
+  fail(kAcct, 3);
   EXPECT_EQ(blocked(kAcct), std::nullopt);
-  fail(kAcct);  // 6th in this window
+  fail(kAcct);  // 5th in this window
   EXPECT_EQ(blocked(kAcct), 1);
 }
 
@@ -107,13 +107,13 @@ TEST_F(ThrottleTest, ResetForgetsFailuresAndLock) {
   ASSERT_TRUE(blocked(kAcct).has_value());
   ASSERT_TRUE(throttle_.reset(kAcct).ok());
   EXPECT_EQ(blocked(kAcct), std::nullopt);
-  fail(kAcct, 5);
+  fail(kAcct, 4);
   EXPECT_EQ(blocked(kAcct), std::nullopt);
   ASSERT_TRUE(throttle_.reset("login:acct:never-failed@example.com").ok());
 }
 
 TEST_F(ThrottleTest, KeysAreIndependent) {
-  fail(kAcct, 6);
+  fail(kAcct, 5);
   EXPECT_EQ(blocked(kAcct), 1);
   EXPECT_EQ(blocked(kIp), std::nullopt);
   EXPECT_EQ(blocked("login:acct:alice@example.co"), std::nullopt);
@@ -157,7 +157,7 @@ TEST(ThrottleErrors, StoreErrorsAreReturned) {
 TEST(ThrottleErrors, BadOptionsThrow) {
   FakeClock clock;
   kv::MemoryKeyValue kv(clock);
-  EXPECT_THROW(Throttle(kv, clock, ThrottleOptions{-1, 1s, 900s, 900s}), std::invalid_argument);
+  EXPECT_THROW(Throttle(kv, clock, ThrottleOptions{0, 1s, 900s, 900s}), std::invalid_argument);
   EXPECT_THROW(Throttle(kv, clock, ThrottleOptions{5, 0s, 900s, 900s}), std::invalid_argument);
   EXPECT_THROW(Throttle(kv, clock, ThrottleOptions{5, 10s, 5s, 900s}), std::invalid_argument);
   EXPECT_THROW(Throttle(kv, clock, ThrottleOptions{5, 1s, 900s, 0s}), std::invalid_argument);
