@@ -167,6 +167,12 @@ void Pipeline::finish(Context& ctx, Response& res,
     }
     res.set(Field::vary, "Origin");
   }
+  if (ctx.request.method() == Verb::head && !res.body().empty()) {
+    // HEAD: the headers of the GET, without its body.
+    const auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const int status = static_cast<int>(res.result_int());

@@ -96,9 +96,8 @@ Response StaticFiles::serve(const Request& req, std::string_view path) const {
   res.set(Field::content_type, file->content_type);
   res.set(Field::cache_control,
           file->immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  res.body() = req.method() == Verb::head ? std::string() : file->body;
+  res.body() = file->body;  // the pipeline drops it for HEAD
   res.prepare_payload();
-  if (req.method() == Verb::head) res.content_length(file->body.size());
   return res;
 }
 
