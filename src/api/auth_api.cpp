@@ -30,10 +30,6 @@ CookieNames cookie_names(const CookieOptions& o) {
                   : CookieNames{"latchkey_refresh", "latchkey_csrf"};
 }
 
-sessions::ClientInfo client_of(const Context& ctx) {
-  return {ctx.client_ip, std::string(ctx.request[http::Field::user_agent])};
-}
-
 // `mode` says where the refresh token goes: "cookie" (browsers) or "bearer" (apps, default).
 Result<bool> read_cookie_mode(JsonBody& body) {
   auto mode = body.optional_string("mode", {.required = false, .max = 16});
@@ -240,16 +236,13 @@ http::Authenticator bearer_authenticator(AccessVerifier verify) {
 
 void add_auth_routes(http::Router& router, AuthApiDeps d) {
   auto deps = std::make_shared<AuthApiDeps>(std::move(d));
-  auto bind = [deps](Response (*fn)(const Context&, AuthApiDeps&)) {
-    return [deps, fn](Context& ctx) { return fn(ctx, *deps); };
-  };
-  router.add({Verb::post, "/api/auth/signup", Work::kBlocking, Auth::kNone, bind(signup)});
-  router.add({Verb::post, "/api/auth/login", Work::kBlocking, Auth::kNone, bind(login)});
-  router.add({Verb::post, "/api/auth/refresh", Work::kBlocking, Auth::kNone, bind(refresh)});
-  router.add({Verb::post, "/api/auth/logout", Work::kBlocking, Auth::kNone, bind(logout)});
+  router.add({Verb::post, "/api/auth/signup", Work::kBlocking, Auth::kNone, bind(deps, signup)});
+  router.add({Verb::post, "/api/auth/login", Work::kBlocking, Auth::kNone, bind(deps, login)});
+  router.add({Verb::post, "/api/auth/refresh", Work::kBlocking, Auth::kNone, bind(deps, refresh)});
+  router.add({Verb::post, "/api/auth/logout", Work::kBlocking, Auth::kNone, bind(deps, logout)});
   router.add(
-      {Verb::post, "/api/auth/logout-all", Work::kBlocking, Auth::kBearer, bind(logout_all)});
-  router.add({Verb::get, "/api/auth/check", Work::kInline, Auth::kNone, bind(check)});
+      {Verb::post, "/api/auth/logout-all", Work::kBlocking, Auth::kBearer, bind(deps, logout_all)});
+  router.add({Verb::get, "/api/auth/check", Work::kInline, Auth::kNone, bind(deps, check)});
 }
 
 }  // namespace latchkey::api

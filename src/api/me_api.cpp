@@ -15,10 +15,6 @@ using http::Response;
 using http::Verb;
 using http::Work;
 
-sessions::ClientInfo client_of(const Context& ctx) {
-  return {ctx.client_ip, std::string(ctx.request[http::Field::user_agent])};
-}
-
 Response get_me(const Context& ctx, MeApiDeps& deps) {
   auto user = deps.settings.profile(ctx.principal->user_id);
   if (!user) return problem(ctx, user.error());
@@ -86,17 +82,15 @@ Response delete_session(const Context& ctx, MeApiDeps& deps) {
 
 void add_me_routes(http::Router& router, MeApiDeps d) {
   auto deps = std::make_shared<MeApiDeps>(std::move(d));
-  auto bind = [deps](Response (*fn)(const Context&, MeApiDeps&)) {
-    return [deps, fn](Context& ctx) { return fn(ctx, *deps); };
-  };
-  router.add({Verb::get, "/api/me", Work::kBlocking, Auth::kBearer, bind(get_me)});
-  router.add({Verb::patch, "/api/me", Work::kBlocking, Auth::kBearer, bind(patch_me)});
-  router.add({Verb::delete_, "/api/me", Work::kBlocking, Auth::kBearer, bind(delete_me)});
+  router.add({Verb::get, "/api/me", Work::kBlocking, Auth::kBearer, bind(deps, get_me)});
+  router.add({Verb::patch, "/api/me", Work::kBlocking, Auth::kBearer, bind(deps, patch_me)});
+  router.add({Verb::delete_, "/api/me", Work::kBlocking, Auth::kBearer, bind(deps, delete_me)});
+  router.add({Verb::post, "/api/me/password", Work::kBlocking, Auth::kBearer,
+              bind(deps, change_password)});
   router.add(
-      {Verb::post, "/api/me/password", Work::kBlocking, Auth::kBearer, bind(change_password)});
-  router.add({Verb::get, "/api/me/sessions", Work::kBlocking, Auth::kBearer, bind(list_sessions)});
+      {Verb::get, "/api/me/sessions", Work::kBlocking, Auth::kBearer, bind(deps, list_sessions)});
   router.add({Verb::delete_, "/api/me/sessions/{id}", Work::kBlocking, Auth::kBearer,
-              bind(delete_session)});
+              bind(deps, delete_session)});
 }
 
 }  // namespace latchkey::api

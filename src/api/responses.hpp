@@ -7,6 +7,7 @@
 #include "http/problem.hpp"
 #include "http/types.hpp"
 #include "identity/user.hpp"
+#include "sessions/session_service.hpp"
 
 namespace latchkey::api {
 
@@ -17,5 +18,16 @@ inline http::Response problem(const http::Context& ctx, const Error& error) {
 }
 std::string iso8601(TimePoint t);
 nlohmann::json user_json(const identity::User& user);
+
+// The caller's IP and user agent, as sessions and audit events record them.
+inline sessions::ClientInfo client_of(const http::Context& ctx) {
+  return {ctx.client_ip, std::string(ctx.request[http::Field::user_agent])};
+}
+
+// A route handler from a free function over a resource's shared dependencies.
+template <typename Deps>
+http::Handler bind(std::shared_ptr<Deps> deps, http::Response (*fn)(const http::Context&, Deps&)) {
+  return [deps = std::move(deps), fn](http::Context& ctx) { return fn(ctx, *deps); };
+}
 
 }  // namespace latchkey::api
