@@ -150,14 +150,12 @@ Result<Tokens> SessionService::reuse_or_grace(const RefreshToken& row, std::stri
   auto was_active = sessions_.revoke(row.session_id, now, "refresh_reuse");
   if (!was_active) return was_active.error();
   (void)revocations_.revoke(row.session_id);
-  audit::Event e;
-  e.type = "refresh.reuse_detected";
-  e.outcome = "failure";
-  e.subject_id = row.user_id;
-  e.ip = client.ip;
-  e.user_agent = client.user_agent;
-  e.details = {{"session_id", row.session_id}};
-  audit_.record(e);
+  audit_.record({.type = "refresh.reuse_detected",
+                 .outcome = "failure",
+                 .subject_id = row.user_id,
+                 .ip = client.ip,
+                 .user_agent = client.user_agent,
+                 .details = {{"session_id", row.session_id}}});
   return Error::make(ErrorCode::kRefreshTokenReused,
                      "this refresh token was already used; the session has been ended");
 }

@@ -71,14 +71,12 @@ void LoginFlow::record_failure(const std::string& email, const LoginRequest& req
     (void)account_throttle_.record_failure(account_key(email));
     (void)ip_throttle_.record_failure(ip_key(request.client.ip));
   }
-  audit::Event e;
-  e.type = "login";
-  e.outcome = "failure";
-  e.subject_id = subject;
-  e.ip = request.client.ip;
-  e.user_agent = request.client.user_agent;
-  e.details = {{"reason", reason}, {"email_hash", sha256_hex(email).substr(0, 16)}};
-  audit_.record(e);
+  audit_.record({.type = "login",
+                 .outcome = "failure",
+                 .subject_id = subject,
+                 .ip = request.client.ip,
+                 .user_agent = request.client.user_agent,
+                 .details = {{"reason", reason}, {"email_hash", sha256_hex(email).substr(0, 16)}}});
 }
 
 Result<sessions::Tokens> LoginFlow::run(const LoginRequest& request) {
@@ -96,13 +94,11 @@ Result<sessions::Tokens> LoginFlow::run(const LoginRequest& request) {
     auto blocked = t->blocked_for(key);
     if (!blocked) return blocked.error();
     if (*blocked) {
-      audit::Event e;
-      e.type = "login.throttled";
-      e.outcome = "failure";
-      e.ip = request.client.ip;
-      e.user_agent = request.client.user_agent;
-      e.details = {{"scope", t == &account_throttle_ ? "account" : "ip"}};
-      audit_.record(e);
+      audit_.record({.type = "login.throttled",
+                     .outcome = "failure",
+                     .ip = request.client.ip,
+                     .user_agent = request.client.user_agent,
+                     .details = {{"scope", t == &account_throttle_ ? "account" : "ip"}}});
       Error err = Error::make(ErrorCode::kRateLimited, "too many failed attempts; try again later");
       err.retry_after = **blocked;
       return err;
@@ -137,14 +133,13 @@ Result<sessions::Tokens> LoginFlow::run(const LoginRequest& request) {
   }
   auto tokens = sessions_.start(user, {"pwd"}, request.client);
   if (!tokens) return tokens.error();
-  audit::Event e;
-  e.type = "login";
-  e.outcome = "success";
-  e.actor_id = e.subject_id = user.id;
-  e.ip = request.client.ip;
-  e.user_agent = request.client.user_agent;
-  e.details = {{"session_id", tokens->session_id}, {"method", "password"}};
-  audit_.record(e);
+  audit_.record({.type = "login",
+                 .outcome = "success",
+                 .actor_id = user.id,
+                 .subject_id = user.id,
+                 .ip = request.client.ip,
+                 .user_agent = request.client.user_agent,
+                 .details = {{"session_id", tokens->session_id}, {"method", "password"}}});
   return tokens;
 }
 

@@ -62,14 +62,13 @@ Status SettingsFlow::change_password(const std::string& user_id, const std::stri
   if (auto st = users_.set_password_hash(user_id, *hash, clock_.now()); !st) return st;
   auto ended = sessions_.end_all(user_id, "password_change", session_id);
   if (!ended) return ended.error();
-  audit::Event e;
-  e.type = "password.changed";
-  e.outcome = "success";
-  e.actor_id = e.subject_id = user_id;
-  e.ip = client.ip;
-  e.user_agent = client.user_agent;
-  e.details = {{"other_sessions_ended", *ended}};
-  audit_.record(e);
+  audit_.record({.type = "password.changed",
+                 .outcome = "success",
+                 .actor_id = user_id,
+                 .subject_id = user_id,
+                 .ip = client.ip,
+                 .user_agent = client.user_agent,
+                 .details = {{"other_sessions_ended", *ended}}});
   return {};
 }
 
@@ -80,13 +79,12 @@ Status SettingsFlow::delete_account(const std::string& user_id, const std::strin
   if (auto st = check_password(*user, password, "password"); !st) return st;
   if (auto ended = sessions_.end_all(user_id, "account_deleted"); !ended) return ended.error();
   if (auto st = users_.remove(user_id); !st) return st;
-  audit::Event e;
-  e.type = "account.deleted";
-  e.outcome = "success";
-  e.actor_id = e.subject_id = user_id;
-  e.ip = client.ip;
-  e.user_agent = client.user_agent;
-  audit_.record(e);
+  audit_.record({.type = "account.deleted",
+                 .outcome = "success",
+                 .actor_id = user_id,
+                 .subject_id = user_id,
+                 .ip = client.ip,
+                 .user_agent = client.user_agent});
   return {};
 }
 
