@@ -8,12 +8,12 @@
 namespace latchkey::audit {
 
 struct Event {
-  std::string type;        // e.g. "login.succeeded", "refresh.reuse_detected"
-  std::string outcome;     // "success" | "failure"
-  std::string actor_id;    // who did it (user id), empty for anonymous
-  std::string subject_id;  // whom it concerns (user id), empty when unknown
-  std::string ip;
-  std::string user_agent;
+  std::string type{};        // e.g. "login.succeeded", "refresh.reuse_detected"
+  std::string outcome{};     // "success" | "failure"
+  std::string actor_id{};    // who did it (user id), empty for anonymous
+  std::string subject_id{};  // whom it concerns (user id), empty when unknown
+  std::string ip{};
+  std::string user_agent{};
   nlohmann::json details = nlohmann::json::object();  // never secrets
 };
 
