@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -397,45 +396,86 @@ export function decodeJwt(token) {
 }
 
 /**
- * A request through node:http, for cases fetch cannot express well (huge headers or bodies the
- * server may refuse before reading them). Resolves with the answer, or rejects with the socket
- * error if the server closed the connection without answering.
+ * A request over a plain TCP socket, for cases fetch cannot express well: no Content-Type, huge
+ * headers, or bodies that the server refuses before reading them. Errors while writing (EPIPE,
+ * ECONNRESET once the server has answered and closed) are ignored: what counts is the answer the
+ * server sent. Rejects only when no complete answer arrived.
  */
 export function rawRequest(base, method, pathname, { headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(pathname, base);
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent: false },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let parsed;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          resolve({
-            status: res.statusCode,
-            headers: new Headers(
-              Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
-            ),
-            text,
-            body: parsed,
-            setCookies: [],
-            request: { method, path: pathname, headers: Object.keys(headers), body: body ? `<${body.length} bytes>` : undefined },
-          });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(15000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    // Ignore write errors after the answer came (the server may close early): the 'response'
-    // handler has already resolved the promise in that case.
-    if (body !== undefined) req.end(body);
-    else req.end();
+    const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+    const lines = [`${method} ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close'];
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`);
+    const chunks = [];
+    let writeError;
+    const socket = net.connect({ host: u.hostname, port: Number(u.port) });
+    socket.setTimeout(15000, () => socket.destroy(new Error('timeout')));
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', (err) => {
+      writeError = err;
+    });
+    socket.on('close', () => {
+      const answer = parseHttpResponse(Buffer.concat(chunks));
+      if (!answer) {
+        reject(new Error(`no complete HTTP answer${writeError ? ` (${writeError.code ?? writeError.message})` : ''}`));
+        return;
+      }
+      resolve({
+        ...answer,
+        setCookies: [],
+        request: { method, path: pathname, headers: Object.keys(headers), body: body ? `<${payload.length} bytes>` : undefined },
+      });
+    });
+    socket.on('connect', () => {
+      socket.write(head);
+      // Write the body in pieces so an early answer is not stuck behind one huge write.
+      for (let off = 0; off < payload.length; off += 16384) socket.write(payload.subarray(off, off + 16384));
+      socket.end();
+    });
   });
+}
+
+/** Parses one HTTP/1.1 response (Content-Length, chunked, or until close). */
+function parseHttpResponse(buf) {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const [statusLine, ...headerLines] = buf.subarray(0, end).toString('latin1').split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+  if (!m) return null;
+  const headers = new Headers();
+  for (const line of headerLines) {
+    const i = line.indexOf(':');
+    if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
+  }
+  let rest = buf.subarray(end + 4);
+  let bodyBuf;
+  const length = headers.get('content-length');
+  if (length !== null) {
+    if (rest.length < Number(length)) return null;
+    bodyBuf = rest.subarray(0, Number(length));
+  } else if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) {
+    const parts = [];
+    for (;;) {
+      const eol = rest.indexOf('\r\n');
+      if (eol < 0) return null;
+      const size = parseInt(rest.subarray(0, eol).toString(), 16);
+      if (Number.isNaN(size)) return null;
+      if (size === 0) break;
+      parts.push(rest.subarray(eol + 2, eol + 2 + size));
+      rest = rest.subarray(eol + 2 + size + 2);
+    }
+    bodyBuf = Buffer.concat(parts);
+  } else {
+    bodyBuf = rest;
+  }
+  const text = bodyBuf.toString('utf8');
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: Number(m[1]), headers, text, body: parsed };
 }
