@@ -5,6 +5,7 @@
 
 #include "common/result.hpp"
 #include "http/problem.hpp"
+#include "http/router.hpp"
 #include "http/types.hpp"
 #include "identity/user.hpp"
 #include "sessions/session_service.hpp"
