@@ -140,6 +140,25 @@ for (const isSecure of [false, true]) {
     assertStatus(again, 200);
   });
 
+  test(`${label}: two tabs refreshing with the same cookie at once get the same successor`, async () => {
+    const api = client(srv().url);
+    const n = names(isSecure);
+    const user = await signup(api);
+    const { jar } = await cookieLogin(api, isSecure, user);
+    const opts = { cookies: jar, headers: { 'x-csrf-token': jar[n.csrf] } };
+    const [a, b] = await Promise.all([
+      api.post('/api/auth/refresh', { mode: 'cookie' }, opts),
+      api.post('/api/auth/refresh', { mode: 'cookie' }, opts),
+    ]);
+    assertStatus(a, 200);
+    assertStatus(b, 200);
+    const ra = parseSetCookies(a.setCookies)[n.refresh]?.value;
+    const rb = parseSetCookies(b.setCookies)[n.refresh]?.value;
+    assert.ok(ra, describe(a));
+    assert.equal(rb, ra, 'the same successor refresh cookie');
+    assertStatus(await api.get('/api/me', { token: b.body.access_token }), 200);
+  });
+
   test(`${label}: cookie logout needs X-CSRF-Token, then clears the cookies and ends the session`, async () => {
     const api = client(srv().url);
     const n = names(isSecure);

@@ -54,6 +54,27 @@ test('metrics expose request and login counters in Prometheus text format', asyn
   assert.ok(!res.text.includes(email), 'metrics do not contain e-mail addresses');
 });
 
+/** Sum of a metric's samples (all label sets) in Prometheus text. */
+function metricSum(text, name) {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}(\\{[^}]*\\})? ([0-9.eE+-]+)$`).exec(line);
+    if (m) sum += Number(m[2]);
+  }
+  return sum;
+}
+
+test('the login and request counters count', async () => {
+  const { email, password } = await signup(api);
+  const before = (await api.get('/metrics')).text;
+  await login(api, email, password);
+  assertStatus(await api.post('/api/auth/login', { email, password: `${password}x` }), 401);
+  const after = (await api.get('/metrics')).text;
+  assert.equal(metricSum(after, 'latchkey_logins_total') - metricSum(before, 'latchkey_logins_total'), 2, 'one success and one failure');
+  // At least the two logins and the first /metrics request were counted.
+  assert.ok(metricSum(after, 'latchkey_http_requests_total') - metricSum(before, 'latchkey_http_requests_total') >= 3);
+});
+
 test('every answer carries the security headers and a request id', async () => {
   const { tokens } = await newUser(api);
   const answers = [
