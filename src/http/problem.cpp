@@ -64,12 +64,13 @@ Response problem(const Request& req, const Error& error, const std::string& requ
   res.set(Field::content_type, "application/problem+json");
   res.set(Field::cache_control, "no-store");
   if (error.retry_after) res.set(Field::retry_after, std::to_string(*error.retry_after));
-  if (status == HttpStatus::unauthorized) {
-    res.set(Field::www_authenticate,
-            "Bearer error=\"" +
-                std::string(error.code == ErrorCode::kUnauthenticated ? "invalid_request"
-                                                                      : "invalid_token") +
-                "\"");
+  // RFC 6750: a challenge only where a bearer token was wanted; none for wrong passwords or
+  // refresh tokens, which are not bearer credentials.
+  if (error.code == ErrorCode::kUnauthenticated) {
+    res.set(Field::www_authenticate, "Bearer");
+  } else if (error.code == ErrorCode::kInvalidToken || error.code == ErrorCode::kTokenExpired ||
+             error.code == ErrorCode::kSessionRevoked) {
+    res.set(Field::www_authenticate, "Bearer error=\"invalid_token\"");
   }
   res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   res.prepare_payload();

@@ -54,6 +54,10 @@ TEST(Problem, MapsCodesToStatusAndBody) {
   EXPECT_EQ(body["status"], 429);
   EXPECT_EQ(body["request_id"], "rid");
   EXPECT_EQ(status_of(ErrorCode::kInvalidToken), HttpStatus::unauthorized);
+  auto expired = problem(req, Error::make(ErrorCode::kTokenExpired, "x"), "");
+  EXPECT_EQ(expired[Field::www_authenticate], "Bearer error=\"invalid_token\"");
+  auto bad_password = problem(req, Error::make(ErrorCode::kInvalidCredentials, "x"), "");
+  EXPECT_EQ(bad_password.find(Field::www_authenticate), bad_password.end());
   EXPECT_EQ(status_of(ErrorCode::kCsrfFailed), HttpStatus::forbidden);
   EXPECT_EQ(status_of(ErrorCode::kPayloadTooLarge), HttpStatus::payload_too_large);
   // Internal details never reach the client.

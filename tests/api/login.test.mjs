@@ -66,6 +66,8 @@ test('wrong password and unknown e-mail answer the same 401 invalid_credentials'
   assert.deepEqual(strip(wrong.body), strip(unknown.body), 'no enumeration between the two failures');
   assert.notEqual(wrong.body.request_id, unknown.body.request_id);
   assert.equal(wrong.headers.get('content-type'), unknown.headers.get('content-type'));
+  // No bearer challenge: no token was sent, a password was wrong.
+  assert.equal(wrong.headers.get('www-authenticate'), null, describe(wrong));
   // A failed login wrote no session.
   const sessions = await api.get('/api/me/sessions', { token: tokens.access_token });
   assertStatus(sessions, 200);
