@@ -86,6 +86,7 @@ std::string roles_text(const std::vector<std::string>& roles) {
 int run_cli(int argc, char** argv) {
   CLI::App cli{"Latchkey: an authentication server"};
   cli.require_subcommand(1);
+  cli.fallthrough();  // global flags may also follow the sub-command: `latchkey serve --listen ...`
   Globals g;
   cli.add_option("--config", g.config_file, "TOML configuration file (or LATCHKEY_CONFIG)");
   cli.add_option("--listen", g.listen, "address to listen on (server.listen)");
