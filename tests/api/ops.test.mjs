@@ -20,6 +20,7 @@ import {
   describe,
   sleep,
   assertSecurityHeaders,
+  decodeJwt,
 } from './harness.mjs';
 
 let server;
@@ -242,4 +243,62 @@ test('secrets never reach the log, even at the most verbose level', async () => 
     // Nor its signature part alone, for JWTs.
     if (secret.split('.').length === 3) assert.ok(!output.includes(secret.split('.')[2]), 'the log contains a JWT signature');
   }
+});
+
+test('`latchkey config check` prints the effective config with secrets masked; bad config names the key', async () => {
+  const env = { ...server.env, LATCHKEY_DATABASE_URL: 'mysql://app:s3cret-pw@127.0.0.1:1/auth' };
+  const out = await runCli(['config', 'check'], { env, cwd: server.dir });
+  assert.equal(out.code, 0, `config check exits 0\n${out.stdout}\n${out.stderr}`);
+  assert.match(out.stdout, /\[server\]/);
+  assert.match(out.stdout, /mysql:\/\/app:\*\*\*\*\*\*\*\*@127\.0\.0\.1:1\/auth/);
+  assert.ok(!out.stdout.includes('s3cret-pw'), 'the database password is masked');
+  assert.ok(!out.stdout.includes(server.env.LATCHKEY_KEYS_MASTER_KEY), 'the master key is masked');
+  // A flag overrides the environment, also after the sub-command.
+  const flagged = await runCli(['config', 'check', '--listen', '127.0.0.1:9'], { env, cwd: server.dir });
+  assert.match(flagged.stdout, /listen = "127\.0\.0\.1:9"/);
+
+  const unknown = await runCli(['config', 'check'], { env: { ...server.env, LATCHKEY_SERVER_LISTN: 'x' }, cwd: server.dir });
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr, /LATCHKEY_SERVER_LISTN/);
+  const bad = await runCli(['config', 'check'], { env: { ...server.env, LATCHKEY_KEYS_ALGORITHM: 'HS256' }, cwd: server.dir });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /keys\.algorithm/);
+  const nokey = await runCli(['serve'], { env: { ...server.env, LATCHKEY_KEYS_MASTER_KEY: 'abcd' }, cwd: server.dir });
+  assert.equal(nokey.code, 2, nokey.stderr);
+  assert.match(nokey.stderr, /keys\.master_key/);
+});
+
+test('`latchkey user list|set-role|disable`, `keys list|rotate` and `migrate` work on a live database', async () => {
+  const { email, password } = await newUser(api);
+  const run = (args, stdin) => runCli(args, { env: server.env, cwd: server.dir, stdin });
+  const listed = await run(['user', 'list']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok(listed.stdout.includes(email), listed.stdout);
+
+  const role = await run(['user', 'set-role', '--email', email, '--role', 'auditor']);
+  assert.equal(role.code, 0, role.stderr);
+  let tokens = await login(api, email, password);
+  assert.deepEqual(decodeJwt(tokens.access_token).payload.roles.sort(), ['auditor', 'user']);
+
+  const disabled = await run(['user', 'disable', '--email', email]);
+  assert.equal(disabled.code, 0, disabled.stderr);
+  assertProblem(await api.post('/api/auth/login', { email, password }), 403, 'account_disabled');
+  assertProblem(await api.post('/api/auth/refresh', { refresh_token: tokens.refresh_token }), 401, 'invalid_refresh_token');
+  assert.equal((await run(['user', 'disable', '--email', email, '--enable'])).code, 0);
+  tokens = await login(api, email, password);
+  assert.ok(tokens.access_token);
+
+  const missing = await run(['user', 'disable', '--email', 'nobody@example.com']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no user/);
+
+  const keysBefore = await run(['keys', 'list']);
+  assert.equal(keysBefore.code, 0, keysBefore.stderr);
+  assert.match(keysBefore.stdout, /active/);
+  const rotated = await run(['keys', 'rotate', '--algorithm', 'ES256', '--publish-delay', '1h']);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.match(rotated.stdout, /ES256\s+next/);
+  const migrated = await run(['migrate']);
+  assert.equal(migrated.code, 0, migrated.stderr);
+  assert.match(migrated.stdout, /0001/);
 });
