@@ -7,7 +7,7 @@ LATCHKEY_BUILD_PACKAGES=(
   libmariadb-dev libpq-dev libzxcvbn-dev libcli11-dev libtoml11-dev libspdlog-dev libfmt-dev
   libcrypt-dev libgtest-dev libgmock-dev
 )
-LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client curl clang-format)
+LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client postgresql curl clang-format)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
