@@ -264,6 +264,16 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
                                db->scrub(driver_message(e)));
     }
   }
+  if (db->dialect_ == Dialect::kSqlite && parsed->sqlite_path != ":memory:") {
+    db->writer_ = std::make_unique<soci::session>();
+    try {
+      db->writer_->open(factory_for(db->dialect_), connect);
+      configure_connection(*db->writer_, db->dialect_);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot connect to database " + db->redacted_url_ + ": " +
+                               db->scrub(driver_message(e)));
+    }
+  }
   return db;
 }
 

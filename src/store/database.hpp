@@ -89,6 +89,13 @@ class Database {
   // other dialects. Take it after leasing a session, never before.
   std::unique_lock<std::mutex> lock_writes();
 
+  // SQLite files only (null otherwise): a connection outside the pool that only ever writes, and
+  // only while holding lock_writes(). As the last writer it keeps its page cache valid from one
+  // write transaction to the next, so the write lock is not held while a stale cache (dropped
+  // because another connection committed) is re-read from disk. Used through
+  // with_write_session() in sql_support.hpp.
+  soci::session* writer() noexcept { return writer_.get(); }
+
   // Maps an exception thrown by SOCI (or the driver) while doing `operation` to an Error:
   // kUnavailable when the connection is lost or the database is busy/deadlocked (the pooled
   // session is reconnected for the next user), kConflict when `unique_is_conflict` and a unique
@@ -110,6 +117,7 @@ class Database {
   std::size_t pool_size_ = 0;
   std::unique_ptr<soci::connection_pool> pool_;
   std::mutex write_mutex_;
+  std::unique_ptr<soci::session> writer_;
 };
 
 }  // namespace latchkey::store

@@ -95,7 +95,7 @@ class SqlSessionRepository final : public sessions::SessionRepository {
   explicit SqlSessionRepository(Database& db) : db_(db) {}
 
   Status create(const Session& session, const RefreshToken& first) override {
-    return with_session<Status>(
+    return with_write_session<Status>(
         db_, "sessions.create",
         [&](soci::session& sql) -> Status {
           Transaction tx(db_, sql);
@@ -186,7 +186,7 @@ class SqlSessionRepository final : public sessions::SessionRepository {
   Result<bool> rotate(const std::string& old_hash, const std::string& successor_sealed,
                       const RefreshToken& next, TimePoint now, const std::string& ip,
                       const std::string& user_agent) override {
-    return with_session<Result<bool>>(
+    return with_write_session<Result<bool>>(
         db_, "sessions.rotate",
         [&](soci::session& sql) -> Result<bool> {
           Transaction tx(db_, sql);
@@ -217,7 +217,7 @@ class SqlSessionRepository final : public sessions::SessionRepository {
 
   Result<bool> revoke(const std::string& session_id, TimePoint now,
                       const std::string& reason) override {
-    return with_session<Result<bool>>(
+    return with_write_session<Result<bool>>(
         db_, "sessions.revoke", [&](soci::session& sql) -> Result<bool> {
           Transaction tx(db_, sql);
           std::string key = session_id;

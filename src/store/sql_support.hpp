@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/clock.hpp"
 #include "store/database.hpp"
@@ -18,7 +19,9 @@ namespace latchkey::store {
 // first statement (no deferred read-to-write upgrade that could fail with SQLITE_BUSY).
 class Transaction {
  public:
-  Transaction(Database& db, soci::session& sql) : sql_(sql), lock_(db.lock_writes()) {
+  // On the dedicated writer session (with_write_session) the caller already holds the write lock.
+  Transaction(Database& db, soci::session& sql)
+      : sql_(sql), lock_(&sql == db.writer() ? std::unique_lock<std::mutex>() : db.lock_writes()) {
     if (db.dialect() == Dialect::kSqlite) {
       sql_ << "BEGIN IMMEDIATE";
     } else {
@@ -59,6 +62,23 @@ R with_session(Database& db, std::string_view operation, F&& f, bool unique_is_c
     return f(sql);
   } catch (const std::exception& e) {
     return db.error_from(sql, e, operation, unique_is_conflict);
+  }
+}
+
+// Like with_session for operations that write: on SQLite files `f` runs on the dedicated writer
+// connection (Database::writer()) under the in-process write lock; elsewhere on a leased session.
+template <typename R, typename F>
+R with_write_session(Database& db, std::string_view operation, F&& f,
+                     bool unique_is_conflict = false) {
+  soci::session* writer = db.writer();
+  if (writer == nullptr) {
+    return with_session<R>(db, operation, std::forward<F>(f), unique_is_conflict);
+  }
+  auto guard = db.lock_writes();
+  try {
+    return f(*writer);
+  } catch (const std::exception& e) {
+    return db.error_from(*writer, e, operation, unique_is_conflict);
   }
 }
 
