@@ -78,9 +78,8 @@ void MemoryKeyValue::sweep_when_full() {
   (void)sweep();
 }
 
-Result<std::int64_t> MemoryKeyValue::incr(std::string_view key, std::int64_t delta,
-                                          std::chrono::seconds ttl) {
-  if (ttl.count() <= 0) return bad_ttl();
+template <typename R, typename F>
+R MemoryKeyValue::write_slot(std::string_view key, F&& write) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (attempt > 0) sweep_when_full();
     Shard& shard = shard_for(key);
@@ -89,23 +88,32 @@ Result<std::int64_t> MemoryKeyValue::incr(std::string_view key, std::int64_t del
     bool fresh = false;
     Entry* entry = slot_for(shard, key, now, fresh);
     if (entry == nullptr) continue;
-    std::int64_t current = 0;
-    if (!fresh) {
-      const std::string& v = entry->value;
-      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), current);
-      if (ec != std::errc() || end != v.data() + v.size()) {
-        return Error::internal("kv: incr of a value that is not an integer");
-      }
-    }
-    std::int64_t next = 0;
-    if (__builtin_add_overflow(current, delta, &next)) {
-      return Error::internal("kv: incr overflow");
-    }
-    entry->value = std::to_string(next);
-    if (fresh) entry->expires_at = now + ttl;  // later increments keep the first expiry
-    return next;
+    return write(*entry, fresh, now);
   }
   return overloaded();
+}
+
+Result<std::int64_t> MemoryKeyValue::incr(std::string_view key, std::int64_t delta,
+                                          std::chrono::seconds ttl) {
+  if (ttl.count() <= 0) return bad_ttl();
+  return write_slot<Result<std::int64_t>>(
+      key, [&](Entry& entry, bool fresh, TimePoint now) -> Result<std::int64_t> {
+        std::int64_t current = 0;
+        if (!fresh) {
+          const std::string& v = entry.value;
+          const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), current);
+          if (ec != std::errc() || end != v.data() + v.size()) {
+            return Error::internal("kv: incr of a value that is not an integer");
+          }
+        }
+        std::int64_t next = 0;
+        if (__builtin_add_overflow(current, delta, &next)) {
+          return Error::internal("kv: incr overflow");
+        }
+        entry.value = std::to_string(next);
+        if (fresh) entry.expires_at = now + ttl;  // later increments keep the first expiry
+        return next;
+      });
 }
 
 Result<std::optional<std::string>> MemoryKeyValue::get(std::string_view key) {
@@ -122,19 +130,11 @@ Result<std::optional<std::string>> MemoryKeyValue::get(std::string_view key) {
 
 Status MemoryKeyValue::set(std::string_view key, std::string_view value, std::chrono::seconds ttl) {
   if (ttl.count() <= 0) return bad_ttl();
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (attempt > 0) sweep_when_full();
-    Shard& shard = shard_for(key);
-    std::lock_guard lock(shard.mutex);
-    const TimePoint now = clock_.now();
-    bool fresh = false;
-    Entry* entry = slot_for(shard, key, now, fresh);
-    if (entry == nullptr) continue;
-    entry->value.assign(value);
-    entry->expires_at = now + ttl;
+  return write_slot<Status>(key, [&](Entry& entry, bool, TimePoint now) -> Status {
+    entry.value.assign(value);
+    entry.expires_at = now + ttl;
     return {};
-  }
-  return overloaded();
+  });
 }
 
 Status MemoryKeyValue::del(std::string_view key) {

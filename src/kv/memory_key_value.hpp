@@ -83,6 +83,10 @@ class MemoryKeyValue final : public KeyValue {
              std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>::iterator it);
   bool try_reserve();
   void sweep_when_full();
+  // Runs `write(entry, fresh, now)` on the key's slot under its shard's lock; when the store is
+  // full, sweeps once and retries, then answers kOverloaded.
+  template <typename R, typename F>
+  R write_slot(std::string_view key, F&& write);
 
   const Clock& clock_;
   const std::size_t max_entries_;
