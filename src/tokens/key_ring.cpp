@@ -159,6 +159,20 @@ void KeyRing::rebuild_locked() const {
   snapshot_.store(std::move(snap), std::memory_order_release);
 }
 
+StoredKey KeyRing::new_key(Alg alg, TimePoint signs_from) {
+  SigningKey key = generate_signing_key(alg, new_uuid_v7(clock_, random_));
+  Bytes der = key.to_pkcs8();
+  StoredKey stored{key.kid(),
+                   std::string(to_string(key.alg())),
+                   seal_private_key(master_, der, random_),
+                   key.public_key().to_jwk().dump(),
+                   clock_.now(),
+                   signs_from,
+                   std::nullopt};
+  sodium_memzero(der.data(), der.size());
+  return stored;
+}
+
 Status KeyRing::load() {
   std::lock_guard lock(mu_);
   if (Status s = reload_locked(); !s) return s;
@@ -166,17 +180,7 @@ Status KeyRing::load() {
   const bool can_sign = std::any_of(entries_.begin(), entries_.end(),
                                     [&](const Entry& e) { return signs_at(e.stored, now); });
   if (!can_sign) {
-    SigningKey key = generate_signing_key(options_.alg, new_uuid_v7(clock_, random_));
-    Bytes der = key.to_pkcs8();
-    StoredKey stored{key.kid(),
-                     std::string(to_string(key.alg())),
-                     seal_private_key(master_, der, random_),
-                     key.public_key().to_jwk().dump(),
-                     now,
-                     now,
-                     std::nullopt};
-    sodium_memzero(der.data(), der.size());
-    if (Status s = repo_.insert(stored); !s) return s;
+    if (Status s = repo_.insert(new_key(options_.alg, now)); !s) return s;
     if (Status s = reload_locked(); !s) return s;
   }
   prune_locked();
@@ -195,16 +199,7 @@ Result<std::string> KeyRing::rotate(std::optional<Alg> alg, std::chrono::seconds
   if (Status s = reload_locked(); !s) return std::move(s).error();
   const TimePoint now = clock_.now();
   const TimePoint signs_from = now + std::max(publish_delay, std::chrono::seconds(0));
-  SigningKey key = generate_signing_key(alg.value_or(options_.alg), new_uuid_v7(clock_, random_));
-  Bytes der = key.to_pkcs8();
-  StoredKey stored{key.kid(),
-                   std::string(to_string(key.alg())),
-                   seal_private_key(master_, der, random_),
-                   key.public_key().to_jwk().dump(),
-                   now,
-                   signs_from,
-                   std::nullopt};
-  sodium_memzero(der.data(), der.size());
+  const StoredKey stored = new_key(alg.value_or(options_.alg), signs_from);
   if (Status s = repo_.insert(stored); !s) return std::move(s).error();
   for (const Entry& e : entries_) {
     if (e.stored.retired_at) continue;
@@ -212,7 +207,7 @@ Result<std::string> KeyRing::rotate(std::optional<Alg> alg, std::chrono::seconds
   }
   if (Status s = reload_locked(); !s) return std::move(s).error();
   prune_locked();
-  return key.kid();
+  return stored.kid;
 }
 
 std::shared_ptr<const KeySnapshot> KeyRing::snapshot() const {

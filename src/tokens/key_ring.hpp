@@ -95,6 +95,9 @@ class KeyRing {
     std::shared_ptr<const SigningKey> key;
   };
 
+  // A freshly generated key, sealed under the master key, published now, signing from
+  // `signs_from`. The plaintext private key is wiped before returning.
+  StoredKey new_key(Alg alg, TimePoint signs_from);
   Status reload_locked();
   void prune_locked();
   void rebuild_locked() const;
