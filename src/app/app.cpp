@@ -112,6 +112,7 @@ void Core::open_database(bool migrate) {
   }
   users = store::make_user_repository(*database);
   session_repo = store::make_session_repository(*database);
+  unit_of_work = store::make_unit_of_work(*database);
   key_repo = store::make_key_repository(*database);
 }
 
@@ -144,8 +145,8 @@ int serve(const config::Config& config) {
   tokens::AccessTokenVerifier verifier(ring, core.clock, verifier_config);
   IssuerMinter minter(issuer);
   sessions::RevocationList revocations(*core.kv, t.access_ttl + t.leeway);
-  sessions::SessionService session_service(*core.session_repo, *core.users, minter, revocations,
-                                           core.audit, core.clock, core.random,
+  sessions::SessionService session_service(*core.session_repo, *core.users, *core.unit_of_work,
+                                           minter, revocations, core.audit, core.clock, core.random,
                                            {t.refresh_ttl, t.session_ttl, t.refresh_grace});
 
   const auto& s = config.security;

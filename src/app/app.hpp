@@ -38,6 +38,7 @@ struct Core {
   std::unique_ptr<store::Database> database;
   std::unique_ptr<identity::UserRepository> users;
   std::unique_ptr<sessions::SessionRepository> session_repo;
+  std::unique_ptr<UnitOfWork> unit_of_work;
   std::unique_ptr<tokens::KeyRepository> key_repo;
   std::unique_ptr<kv::MemoryKeyValue> kv;
   audit::LogAuditSink audit;

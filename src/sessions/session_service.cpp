@@ -12,6 +12,12 @@ namespace {
 constexpr std::size_t kRefreshTokenBytes = 32;  // 256 bits
 constexpr std::size_t kMaxRefreshTokenLength = 128;
 
+// Failures of the database itself (as opposed to refusals of the request): they roll back.
+bool is_storage_failure(ErrorCode code) {
+  return code == ErrorCode::kUnavailable || code == ErrorCode::kInternal ||
+         code == ErrorCode::kConflict;
+}
+
 Error invalid_refresh() {
   return Error::make(ErrorCode::kInvalidRefreshToken, "the refresh token is invalid or expired");
 }
@@ -19,11 +25,12 @@ Error invalid_refresh() {
 }  // namespace
 
 SessionService::SessionService(SessionRepository& sessions, identity::UserRepository& users,
-                               AccessTokenMinter& minter, RevocationList& revocations,
-                               audit::AuditSink& audit, const Clock& clock, Random& random,
-                               SessionOptions options)
+                               UnitOfWork& uow, AccessTokenMinter& minter,
+                               RevocationList& revocations, audit::AuditSink& audit,
+                               const Clock& clock, Random& random, SessionOptions options)
     : sessions_(sessions),
       users_(users),
+      uow_(uow),
       minter_(minter),
       revocations_(revocations),
       audit_(audit),
@@ -81,6 +88,23 @@ Result<std::string> SessionService::session_of(std::string_view refresh_token) {
 
 Result<Tokens> SessionService::refresh(std::string_view presented, const ClientInfo& client) {
   if (presented.empty() || presented.size() > kMaxRefreshTokenLength) return invalid_refresh();
+  // Reads and rotation in one unit of work (one transaction); the signature comes after it, so
+  // the database is not held while the access token is signed. A refusal still commits what it
+  // wrote (the revocation of a reused family), so only storage failures roll back.
+  std::optional<Result<Grant>> outcome;
+  auto st = uow_.run([&]() -> Status {
+    outcome.emplace(rotate(presented, client));
+    if (!*outcome && is_storage_failure(outcome->error().code)) return outcome->error();
+    return {};
+  });
+  if (!st) return st.error();
+  if (!*outcome) return outcome->error();
+  Grant& grant = **outcome;
+  return issue(grant.user, grant.session, std::move(grant.token));
+}
+
+Result<SessionService::Grant> SessionService::rotate(std::string_view presented,
+                                                     const ClientInfo& client) {
   const auto now = clock_.now();
   const std::string hash = sha256_hex(presented);
   auto found = sessions_.find_refresh(hash);
@@ -97,7 +121,7 @@ Result<Tokens> SessionService::refresh(std::string_view presented, const ClientI
   if (!user) return user.error();
   if (!*user) return invalid_refresh();
   if ((*user)->state != identity::AccountState::kActive) {
-    (void)end(row.session_id, "account_inactive");
+    if (auto ended = end(row.session_id, "account_inactive"); !ended) return ended.error();
     return Error::make((*user)->state == identity::AccountState::kDisabled
                            ? ErrorCode::kAccountDisabled
                            : ErrorCode::kAccountPending,
@@ -122,11 +146,12 @@ Result<Tokens> SessionService::refresh(std::string_view presented, const ClientI
     if (!*again || !(*again)->rotated_at) return invalid_refresh();
     return reuse_or_grace(**again, presented, client);
   }
-  return issue(**user, **session, std::move(next_token));
+  return Grant{std::move(**user), std::move(**session), std::move(next_token)};
 }
 
-Result<Tokens> SessionService::reuse_or_grace(const RefreshToken& row, std::string_view presented,
-                                              const ClientInfo& client) {
+Result<SessionService::Grant> SessionService::reuse_or_grace(const RefreshToken& row,
+                                                             std::string_view presented,
+                                                             const ClientInfo& client) {
   const auto now = clock_.now();
   // Invariant: a rotated token yields its successor only within the grace window, only while
   // the session is active, and only if the successor itself is still current.
@@ -141,7 +166,7 @@ Result<Tokens> SessionService::reuse_or_grace(const RefreshToken& row, std::stri
         auto user = users_.find_by_id(row.user_id);
         if (!user) return user.error();
         if (*user && (*user)->state == identity::AccountState::kActive) {
-          return issue(**user, **session, std::move(*successor));
+          return Grant{std::move(**user), std::move(**session), std::move(*successor)};
         }
       }
     }

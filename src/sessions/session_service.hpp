@@ -15,6 +15,7 @@
 #include "common/clock.hpp"
 #include "common/random.hpp"
 #include "common/result.hpp"
+#include "common/unit_of_work.hpp"
 #include "identity/user_repository.hpp"
 #include "sessions/revocation.hpp"
 #include "sessions/session_repository.hpp"
@@ -43,7 +44,7 @@ struct Tokens {
 
 class SessionService {
  public:
-  SessionService(SessionRepository& sessions, identity::UserRepository& users,
+  SessionService(SessionRepository& sessions, identity::UserRepository& users, UnitOfWork& uow,
                  AccessTokenMinter& minter, RevocationList& revocations, audit::AuditSink& audit,
                  const Clock& clock, Random& random, SessionOptions options);
 
@@ -64,12 +65,20 @@ class SessionService {
  private:
   Result<Tokens> issue(const identity::User& user, const Session& session,
                        std::string refresh_token);
-  Result<Tokens> reuse_or_grace(const RefreshToken& row, std::string_view presented,
-                                const ClientInfo& client);
+  // What a successful rotation hands to issue(), outside the unit of work.
+  struct Grant {
+    identity::User user;
+    Session session;
+    std::string token;
+  };
+  Result<Grant> rotate(std::string_view presented, const ClientInfo& client);
+  Result<Grant> reuse_or_grace(const RefreshToken& row, std::string_view presented,
+                               const ClientInfo& client);
   Status revoke_ids(const std::vector<std::string>& ids);
 
   SessionRepository& sessions_;
   identity::UserRepository& users_;
+  UnitOfWork& uow_;
   AccessTokenMinter& minter_;
   RevocationList& revocations_;
   audit::AuditSink& audit_;

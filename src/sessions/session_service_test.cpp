@@ -16,7 +16,7 @@ class SessionServiceTest : public ::testing::Test {
   SessionServiceTest()
       : kv_(clock_),
         revocations_(kv_, 660s),
-        service_(repo_, users_, minter_, revocations_, audit_, clock_, random_,
+        service_(repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_,
                  SessionOptions{30 * 24h, 90 * 24h, 10s}) {
     user_.id = "0190aaaa-0000-7000-8000-000000000001";
     user_.email = "jane@example.com";
@@ -29,6 +29,7 @@ class SessionServiceTest : public ::testing::Test {
   SeededRandom random_;
   testing::FakeUserRepository users_;
   testing::FakeSessionRepository repo_;
+  testing::FakeUnitOfWork uow_;
   testing::FakeMinter minter_;
   testing::RecordingAudit audit_;
   kv::MemoryKeyValue kv_;

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "common/unit_of_work.hpp"
 #include "identity/user_repository.hpp"
 #include "sessions/session_repository.hpp"
 #include "store/database.hpp"
@@ -20,5 +21,7 @@ namespace latchkey::store {
 std::unique_ptr<identity::UserRepository> make_user_repository(Database& db);
 std::unique_ptr<sessions::SessionRepository> make_session_repository(Database& db);
 std::unique_ptr<tokens::KeyRepository> make_key_repository(Database& db);
+// Repository calls made inside run() on the calling thread join one transaction.
+std::unique_ptr<UnitOfWork> make_unit_of_work(Database& db);
 
 }  // namespace latchkey::store

@@ -14,15 +14,44 @@
 
 namespace latchkey::store {
 
+// The transaction of the UnitOfWork running on this thread (see make_unit_of_work): while it is
+// set, every repository call on `db` joins it: it runs on `sql`, and its own Transaction is a
+// no-op. Set and cleared only by AmbientScope.
+struct Ambient {
+  Database* db = nullptr;
+  soci::session* sql = nullptr;
+};
+inline thread_local Ambient t_ambient;
+
+inline soci::session* ambient_session(Database& db) {
+  return t_ambient.db == &db ? t_ambient.sql : nullptr;
+}
+
+class AmbientScope {
+ public:
+  AmbientScope(Database& db, soci::session& sql) : saved_(t_ambient) { t_ambient = {&db, &sql}; }
+  ~AmbientScope() { t_ambient = saved_; }
+  AmbientScope(const AmbientScope&) = delete;
+  AmbientScope& operator=(const AmbientScope&) = delete;
+
+ private:
+  Ambient saved_;
+};
+
 // A transaction on a leased session, rolled back unless committed. On SQLite it takes the
 // in-process write lock and starts with BEGIN IMMEDIATE, so that the write lock is held from the
 // first statement (no deferred read-to-write upgrade that could fail with SQLITE_BUSY).
 class Transaction {
  public:
   // On the dedicated writer session (with_write_session) the caller already holds the write lock.
+  // Inside a unit of work (the ambient transaction) it does nothing: the unit commits.
   Transaction(Database& db, soci::session& sql)
-      : sql_(sql), lock_(&sql == db.writer() ? std::unique_lock<std::mutex>() : db.lock_writes()) {
-    if (db.dialect() == Dialect::kSqlite) {
+      : sql_(sql),
+        joined_(ambient_session(db) == &sql),
+        lock_(joined_ || &sql == db.writer() ? std::unique_lock<std::mutex>() : db.lock_writes()) {
+    if (joined_) {
+      done_ = true;
+    } else if (db.dialect() == Dialect::kSqlite) {
       sql_ << "BEGIN IMMEDIATE";
     } else {
       sql_.begin();
@@ -37,10 +66,14 @@ class Transaction {
     }
   }
   void commit() {
+    if (joined_) return;
     sql_.commit();
     done_ = true;
   }
+  // Inside a unit of work, a rollback must undo the whole unit: callers return an error after
+  // it, which makes the unit roll back.
   void rollback() {
+    if (joined_) return;
     done_ = true;
     sql_.rollback();
   }
@@ -49,6 +82,7 @@ class Transaction {
 
  private:
   soci::session& sql_;
+  bool joined_ = false;
   std::unique_lock<std::mutex> lock_;
   bool done_ = false;
 };
@@ -57,6 +91,13 @@ class Transaction {
 // `f` returns Result<T> (or Status).
 template <typename R, typename F>
 R with_session(Database& db, std::string_view operation, F&& f, bool unique_is_conflict = false) {
+  if (soci::session* joined = ambient_session(db)) {
+    try {
+      return f(*joined);
+    } catch (const std::exception& e) {
+      return db.error_from(*joined, e, operation, unique_is_conflict);
+    }
+  }
   soci::session sql(db.pool());
   try {
     return f(sql);
@@ -71,7 +112,7 @@ template <typename R, typename F>
 R with_write_session(Database& db, std::string_view operation, F&& f,
                      bool unique_is_conflict = false) {
   soci::session* writer = db.writer();
-  if (writer == nullptr) {
+  if (writer == nullptr || ambient_session(db) != nullptr) {
     return with_session<R>(db, operation, std::forward<F>(f), unique_is_conflict);
   }
   auto guard = db.lock_writes();

@@ -8,6 +8,7 @@
 
 #include "audit/audit.hpp"
 #include "common/encoding.hpp"
+#include "common/unit_of_work.hpp"
 #include "identity/user_repository.hpp"
 #include "sessions/session_repository.hpp"
 #include "sessions/token_minter.hpp"
@@ -179,6 +180,24 @@ class FakeMinter final : public sessions::AccessTokenMinter {
   }
   sessions::AccessGrant last;
   int count = 0;
+};
+
+// Runs the work in place, one unit at a time (fakes have no rollback); counts units and can be
+// told to fail the next ones as a database outage would.
+class FakeUnitOfWork final : public UnitOfWork {
+ public:
+  Status run(const std::function<Status()>& work) override {
+    std::lock_guard lock(mutex_);
+    ++runs;
+    if (fail_next > 0) {
+      --fail_next;
+      return Error::make(ErrorCode::kUnavailable, "the database is unavailable");
+    }
+    return work();
+  }
+  std::recursive_mutex mutex_;
+  int runs = 0;
+  int fail_next = 0;
 };
 
 class RecordingAudit final : public audit::AuditSink {

@@ -30,7 +30,7 @@ class FlowTest : public ::testing::Test {
         account_throttle_(kv_, clock_, {3, 1s, 60s, 900s}),
         ip_throttle_(kv_, clock_, {10, 1s, 60s, 900s}),
         revocations_(kv_, 660s),
-        sessions_(session_repo_, users_, minter_, revocations_, audit_, clock_, random_, {}),
+        sessions_(session_repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_, {}),
         signup_(users_, hasher_, policy_, limiter_, audit_, clock_, random_, {true, false}),
         login_(users_, verifier_, account_throttle_, ip_throttle_, sessions_, audit_, clock_),
         settings_(users_, verifier_, policy_, sessions_, audit_, clock_) {}
@@ -57,6 +57,7 @@ class FlowTest : public ::testing::Test {
   Throttle ip_throttle_;
   testing::FakeUserRepository users_;
   testing::FakeSessionRepository session_repo_;
+  testing::FakeUnitOfWork uow_;
   testing::FakeMinter minter_;
   testing::RecordingAudit audit_;
   sessions::RevocationList revocations_;
