@@ -19,8 +19,9 @@ std::string_view Migration::script(Dialect d) const noexcept {
 
 std::span<const Migration> all_migrations() noexcept {
   // Add each new version here, in order.
-  static const std::array<Migration, 1> kAll = {
+  static const std::array<Migration, 2> kAll = {
       migrations::m0001_init(),
+      migrations::m0002_courier_verifications(),
   };
   return kAll;
 }

@@ -35,6 +35,7 @@ std::vector<std::string> split_statements(std::string_view script);
 namespace migrations {
 // One accessor per version, defined in store/migrations/<version>_<name>.cpp.
 const Migration& m0001_init() noexcept;
+const Migration& m0002_courier_verifications() noexcept;
 }  // namespace migrations
 
 }  // namespace latchkey::store

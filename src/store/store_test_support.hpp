@@ -38,7 +38,8 @@ inline std::string backend_name(const ::testing::TestParamInfo<std::string>& inf
 inline void drop_all_tables(Database& db) {
   soci::session sql(db.pool());
   for (const char* table :
-       {"refresh_tokens", "sessions", "user_roles", "users", "signing_keys", "schema_migrations"}) {
+       {"outbox", "verifications", "refresh_tokens", "sessions", "user_roles", "users",
+        "signing_keys", "schema_migrations"}) {
     sql << std::string("DROP TABLE IF EXISTS ") + table;
   }
 }
