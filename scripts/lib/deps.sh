@@ -5,9 +5,9 @@ LATCHKEY_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost-dev nlohmann-json3-dev libssl-dev libsodium-dev libsoci-dev libsqlite3-dev
   libmariadb-dev libpq-dev libzxcvbn-dev libcli11-dev libtoml11-dev libspdlog-dev libfmt-dev
-  libcrypt-dev libgtest-dev libgmock-dev
+  libcrypt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libkainjow-mustache-dev
 )
-LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client postgresql curl clang-format)
+LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client postgresql curl clang-format openssl)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

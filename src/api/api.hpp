@@ -6,8 +6,10 @@
 #include <string>
 
 #include "flows/login/login_flow.hpp"
+#include "flows/recovery/recovery_flow.hpp"
 #include "flows/settings/settings_flow.hpp"
 #include "flows/signup/signup_flow.hpp"
+#include "flows/verification/email_flow.hpp"
 #include "http/metrics.hpp"
 #include "http/pipeline.hpp"
 #include "http/router.hpp"
@@ -27,14 +29,19 @@ struct AuthApiDeps {
   flows::SignupFlow& signup;
   flows::LoginFlow& login;
   sessions::SessionService& sessions;
+  flows::EmailFlow& email;
+  flows::RecoveryFlow& recovery;
   AccessVerifier verify;
   http::Metrics& metrics;
   CookieOptions cookies;
+  // The supported mail locale that best matches an Accept-Language header value.
+  std::function<std::string(std::string_view)> locale_for;
 };
 
 struct MeApiDeps {
   flows::SettingsFlow& settings;
   sessions::SessionService& sessions;
+  flows::EmailFlow& email;
 };
 
 struct WellKnownDeps {

@@ -1,4 +1,5 @@
 // /api/auth/*: sign-up, login, refresh, logout, logout everywhere, and the gateway check.
+#include <algorithm>
 #include <boost/algorithm/string/join.hpp>
 
 #include "api/api.hpp"
@@ -100,6 +101,7 @@ Response signup(const Context& ctx, AuthApiDeps& deps) {
   req.password = body->string("password", {.max = 4096, .allow_control = true});
   req.name = body->string("name", {.required = false, .max = 100});
   req.client = client_of(ctx);
+  req.locale = deps.locale_for(ctx.request[http::Field::accept_language]);
   if (auto st = body->finish(); !st) return problem(ctx, st.error());
   if (auto st = flows::check_password_length(req.password); !st) return problem(ctx, st.error());
   auto outcome = deps.signup.run(req);
@@ -222,6 +224,105 @@ Response check(const Context& ctx, AuthApiDeps& deps) {
   return res;
 }
 
+// A 6-digit code, exactly.
+Status check_code(const std::string& code) {
+  const bool ok = code.size() == 6 && std::all_of(code.begin(), code.end(),
+                                                  [](char c) { return c >= '0' && c <= '9'; });
+  if (!ok) return Error::on_field(ErrorCode::kInvalidField, "code", "the code is 6 digits");
+  return {};
+}
+
+// Answers that must not tell whether the address has an account.
+Response accepted(const Context& ctx, std::string_view message) {
+  return json(ctx, HttpStatus::accepted, {{"status", "accepted"}, {"message", message}});
+}
+
+// {token} from the link, or {email, code} from an app.
+Response verify_email(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  flows::VerifyEmailRequest req;
+  auto token = body->optional_string("token", {.required = false, .max = 256});
+  auto email = body->optional_string("email", {.required = false, .max = 320});
+  auto code = body->optional_string("code", {.required = false, .max = 16});
+  auto cookie_mode = read_cookie_mode(*body);
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (!cookie_mode) return problem(ctx, cookie_mode.error());
+  if (token && (email || code)) {
+    return problem(ctx, Error::on_field(ErrorCode::kInvalidField, "token",
+                                        "give either a token or an e-mail address and a code"));
+  }
+  if (token) {
+    if (token->empty()) {
+      return problem(ctx, Error::on_field(ErrorCode::kInvalidField, "token", "token is empty"));
+    }
+    req.token = *token;
+  } else {
+    if (!email) {
+      return problem(ctx, Error::on_field(ErrorCode::kInvalidField, "email",
+                                          "give a token, or an e-mail address and a code"));
+    }
+    if (!code) {
+      return problem(ctx, Error::on_field(ErrorCode::kInvalidField, "code", "code is required"));
+    }
+    if (auto st = check_code(*code); !st) return problem(ctx, st.error());
+    req.email = *email;
+    req.code = *code;
+  }
+  req.client = client_of(ctx);
+  auto done = deps.email.verify(req);
+  if (!done) return problem(ctx, done.error());
+  const char* purpose =
+      done->purpose == flows::Purpose::kChangeEmail ? "change_email" : "verify_email";
+  if (done->tokens) {
+    auto res = token_response(ctx, deps, *done->tokens, *cookie_mode);
+    auto payload = nlohmann::json::parse(res.body());
+    payload["status"] = "verified";
+    payload["email"] = done->email;
+    payload["purpose"] = purpose;
+    res.body() = payload.dump();
+    res.prepare_payload();
+    return res;
+  }
+  return json(ctx, HttpStatus::ok,
+              {{"status", "verified"}, {"email", done->email}, {"purpose", purpose}});
+}
+
+Response resend_verification(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto email = body->string("email", {.max = 320});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (auto st = deps.email.resend(email, client_of(ctx)); !st) return problem(ctx, st.error());
+  return accepted(ctx,
+                  "If the address has an account waiting for verification, we sent a new link.");
+}
+
+Response forgot_password(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto email = body->string("email", {.max = 320});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (auto st = deps.recovery.forgot(email, client_of(ctx)); !st) {
+    return problem(ctx, st.error());
+  }
+  return accepted(ctx, "If the address has an account, we sent a link to reset the password.");
+}
+
+Response reset_password(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto token = body->string("token", {.max = 256});
+  auto password = body->string("password", {.max = 4096, .allow_control = true});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (auto st = deps.recovery.reset(token, password, client_of(ctx)); !st) {
+    return problem(ctx, st.error());
+  }
+  return json(ctx, HttpStatus::ok,
+              {{"status", "password_reset"},
+               {"message", "Your password was changed and every session was signed out."}});
+}
+
 }  // namespace
 
 http::Authenticator bearer_authenticator(AccessVerifier verify) {
@@ -243,6 +344,14 @@ void add_auth_routes(http::Router& router, AuthApiDeps d) {
   router.add(
       {Verb::post, "/api/auth/logout-all", Work::kBlocking, Auth::kBearer, bind(deps, logout_all)});
   router.add({Verb::get, "/api/auth/check", Work::kInline, Auth::kNone, bind(deps, check)});
+  router.add({Verb::post, "/api/auth/verify-email", Work::kBlocking, Auth::kNone,
+              bind(deps, verify_email)});
+  router.add({Verb::post, "/api/auth/verify-email/resend", Work::kBlocking, Auth::kNone,
+              bind(deps, resend_verification)});
+  router.add({Verb::post, "/api/auth/password/forgot", Work::kBlocking, Auth::kNone,
+              bind(deps, forgot_password)});
+  router.add({Verb::post, "/api/auth/password/reset", Work::kBlocking, Auth::kNone,
+              bind(deps, reset_password)});
 }
 
 }  // namespace latchkey::api

@@ -43,6 +43,22 @@ Response change_password(const Context& ctx, MeApiDeps& deps) {
   return no_content(ctx);
 }
 
+// Starts a change of address: confirmed by following the link mailed to the new address.
+Response change_email(const Context& ctx, MeApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto new_email = body->string("new_email", {.max = 320});
+  auto password = body->string("password", {.max = 4096, .allow_control = true});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  auto pending =
+      deps.email.start_change(ctx.principal->user_id, new_email, password, client_of(ctx));
+  if (!pending) return problem(ctx, pending.error());
+  return json(ctx, http::HttpStatus::accepted,
+              {{"status", "verification_sent"},
+               {"pending_email", *pending},
+               {"message", "Follow the link we sent to the new address to finish the change."}});
+}
+
 Response delete_me(const Context& ctx, MeApiDeps& deps) {
   auto body = JsonBody::parse(ctx.request);
   if (!body) return problem(ctx, body.error());
@@ -87,6 +103,8 @@ void add_me_routes(http::Router& router, MeApiDeps d) {
   router.add({Verb::delete_, "/api/me", Work::kBlocking, Auth::kBearer, bind(deps, delete_me)});
   router.add({Verb::post, "/api/me/password", Work::kBlocking, Auth::kBearer,
               bind(deps, change_password)});
+  router.add(
+      {Verb::post, "/api/me/email", Work::kBlocking, Auth::kBearer, bind(deps, change_email)});
   router.add(
       {Verb::get, "/api/me/sessions", Work::kBlocking, Auth::kBearer, bind(deps, list_sessions)});
   router.add({Verb::delete_, "/api/me/sessions/{id}", Work::kBlocking, Auth::kBearer,

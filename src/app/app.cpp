@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -7,11 +9,21 @@
 #include "api/api.hpp"
 #include "common/encoding.hpp"
 #include "common/log.hpp"
+#include "courier/dispatcher.hpp"
+#include "courier/log_channel.hpp"
+#include "courier/mailer.hpp"
+#include "courier/mime.hpp"
+#include "courier/smtp_channel.hpp"
+#include "courier/templates.hpp"
+#include "flows/recovery/recovery_flow.hpp"
+#include "flows/verification/email_flow.hpp"
 #include "http/pipeline.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 #include "http/worker_pool.hpp"
+#include "store/outbox_repository.hpp"
 #include "store/repositories.hpp"
+#include "store/verification_repository.hpp"
 
 namespace latchkey::app {
 namespace {
@@ -58,6 +70,53 @@ class IssuerMinter final : public sessions::AccessTokenMinter {
  private:
   tokens::AccessTokenIssuer& issuer_;
 };
+
+// "Name <address>" or "address" (mail.from).
+std::pair<std::string, std::string> parse_from(const std::string& from) {
+  std::string name, address = from;
+  const auto lt = from.rfind('<');
+  if (lt != std::string::npos && !from.empty() && from.back() == '>') {
+    address = from.substr(lt + 1, from.size() - lt - 2);
+    name = from.substr(0, lt);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      name = name.substr(1, name.size() - 2);
+    }
+  }
+  if (auto st = courier::check_address(address); !st) {
+    throw config::ConfigError("config key 'mail.from': '" + from +
+                              "' is not an address or \"Name <address>\"");
+  }
+  return {name, address};
+}
+
+std::unique_ptr<courier::EmailChannel> make_email_channel(const config::MailConfig& m,
+                                                          const Clock& clock) {
+  auto [name, address] = parse_from(m.from);
+  if (m.channel == "smtp") {
+    courier::SmtpOptions o;
+    o.url = m.smtp_url;
+    o.starttls = m.smtp_starttls;
+    o.user = m.smtp_user;
+    o.password = m.smtp_password;
+    o.from_address = address;
+    o.from_name = name;
+    o.timeout = m.smtp_timeout;
+    o.ca_file = m.smtp_ca_file;
+    try {
+      return std::make_unique<courier::SmtpChannel>(o, clock);
+    } catch (const std::invalid_argument& e) {
+      throw config::ConfigError(e.what());
+    }
+  }
+  return std::make_unique<courier::LogChannel>(m.log_dir, address, name, clock);
+}
+
+std::string dispatcher_owner(Random& random) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host).substr(0, 40) + "-" + std::to_string(getpid()) + "-" + random.token(6);
+}
 
 }  // namespace
 
@@ -156,8 +215,44 @@ int serve(const config::Config& config) {
   flows::Throttle ip_throttle(
       *core.kv, core.clock,
       {s.login_ip_free_attempts, s.login_base_delay, s.login_max_delay, s.login_window});
-  flows::SignupFlow signup(*core.users, core.hasher, core.policy, core.limiter, core.audit,
-                           core.clock, core.random,
+  // E-mail: templates, the outbox and its dispatcher, verification secrets.
+  const auto& mc = config.mail;
+  const courier::TemplateSet templates = [&] {
+    try {
+      return courier::TemplateSet::load(
+          mc.templates_dir, {mc.product_name, mc.support_email, config.server.public_url},
+          mc.default_locale);
+    } catch (const std::runtime_error& e) {
+      throw config::ConfigError(std::string("mail templates: ") + e.what());
+    }
+  }();
+  auto outbox = store::make_outbox_repository(*core.database);
+  auto verification_repo = store::make_verification_repository(*core.database);
+  auto channel = make_email_channel(mc, core.clock);
+  courier::Mailer mailer(templates, *outbox, core.clock, core.random);
+  courier::DispatcherOptions dispatch_options;
+  dispatch_options.owner = dispatcher_owner(core.random);
+  dispatch_options.poll_interval = mc.poll_interval;
+  dispatch_options.max_attempts = mc.max_attempts;
+  dispatch_options.retry_base = mc.retry_base;
+  dispatch_options.retry_max = mc.retry_max;
+  courier::Dispatcher dispatcher(*outbox, *channel, core.clock, core.random, dispatch_options);
+  const Bytes master = load_master_key(config.keys);
+  const std::string_view label = "latchkey/verification-code-key/v1";
+  flows::VerificationSecrets secrets(core.clock, core.random, hmac_sha256(master, as_bytes(label)));
+  const auto& vc = config.verification;
+  flows::MailQuota quota(*core.kv, {vc.resend_cooldown, vc.daily_cap, vc.ip_hourly_cap});
+  flows::EmailFlow email_flow(*core.users, *verification_repo, secrets, mailer, quota,
+                              core.verifier, session_service, *core.unit_of_work, core.audit,
+                              core.clock,
+                              {config.server.public_url, vc.email_ttl, vc.code_attempts,
+                               config.signup.login_after_verification});
+  flows::RecoveryFlow recovery(*core.users, *verification_repo, secrets, mailer, quota,
+                               core.verifier, core.policy, session_service, *core.unit_of_work,
+                               core.audit, core.clock, {config.server.public_url, vc.reset_ttl});
+
+  flows::SignupFlow signup(*core.users, *core.unit_of_work, &email_flow, core.hasher, core.policy,
+                           core.limiter, core.audit, core.clock, core.random,
                            {config.signup.enabled, config.signup.require_email_verification});
   flows::LoginFlow login(*core.users, core.verifier, account_throttle, ip_throttle, session_service,
                          core.audit, core.clock);
@@ -190,10 +285,15 @@ int serve(const config::Config& config) {
   api::add_auth_routes(router, {signup,
                                 login,
                                 session_service,
+                                email_flow,
+                                recovery,
                                 verify_access,
                                 metrics,
-                                {config.security.cookie_secure, t.refresh_ttl}});
-  api::add_me_routes(router, {settings, session_service});
+                                {config.security.cookie_secure, t.refresh_ttl},
+                                [&mailer](std::string_view accept_language) {
+                                  return mailer.negotiate(accept_language);
+                                }});
+  api::add_me_routes(router, {settings, session_service, email_flow});
   api::add_well_known_routes(
       router, {[&ring] { return ring.snapshot()->jwks_json; }, t.issuer, config.server.public_url,
                [&core] { return core.database->ping(); }, metrics});
@@ -204,6 +304,24 @@ int serve(const config::Config& config) {
                     [&core] { return static_cast<double>(core.limiter.waiting()); });
   metrics.add_gauge("latchkey_hash_in_use", "Password hashing slots in use.",
                     [&core] { return static_cast<double>(core.limiter.in_use()); });
+  // Outbox counts are read from the database when /metrics is scraped (-1: unreadable).
+  auto outbox_count = [&outbox](std::int64_t courier::OutboxCounts::*field) {
+    return [&outbox, field] {
+      auto c = outbox->counts();
+      return c ? static_cast<double>((*c).*field) : -1.0;
+    };
+  };
+  metrics.add_gauge("latchkey_outbox_queued", "Messages waiting in the outbox (queued or sending).",
+                    outbox_count(&courier::OutboxCounts::queued));
+  metrics.add_gauge("latchkey_outbox_dead", "Messages that could not be delivered (dead).",
+                    outbox_count(&courier::OutboxCounts::dead));
+  metrics.add_counter("latchkey_mail_sent_total", "Messages delivered by this process.",
+                      [&dispatcher] { return static_cast<double>(dispatcher.sent_total()); });
+  metrics.add_counter(
+      "latchkey_mail_failed_attempts_total", "Failed delivery attempts by this process.",
+      [&dispatcher] { return static_cast<double>(dispatcher.failed_attempts_total()); });
+  metrics.add_counter("latchkey_mail_dead_total", "Messages this process gave up on.",
+                      [&dispatcher] { return static_cast<double>(dispatcher.dead_total()); });
   metrics.add_gauge("latchkey_worker_queue_depth", "Requests waiting for a worker thread.",
                     [&workers] { return static_cast<double>(workers.queued()); });
 
@@ -234,8 +352,11 @@ int serve(const config::Config& config) {
       (void)ring.refresh();
       core.kv->sweep();
       (void)core.session_repo->purge_expired(core.clock.now() - std::chrono::hours(24));
+      (void)verification_repo->purge_expired(core.clock.now() - std::chrono::hours(24));
+      (void)outbox->purge_sent(core.clock.now() - mc.keep_sent);
     }
   });
+  dispatcher.start();
 
   server.run([&] {
     log::info("listening", {{"address", host + ":" + std::to_string(server.port())},
@@ -245,6 +366,7 @@ int serve(const config::Config& config) {
   running = false;
   housekeeping.join();
   workers.stop();
+  dispatcher.stop();  // after the workers: nothing queues mail any more
   log::info("stopped", {});
   return 0;
 }

@@ -48,6 +48,18 @@ std::string_view code_id(ErrorCode code) noexcept {
       return "session_revoked";
     case ErrorCode::kConflict:
       return "conflict";
+    case ErrorCode::kVerificationTokenInvalid:
+      return "verification_token_invalid";
+    case ErrorCode::kVerificationTokenUnknown:
+      return "verification_token_unknown";
+    case ErrorCode::kVerificationTokenExpired:
+      return "verification_token_expired";
+    case ErrorCode::kVerificationTokenUsed:
+      return "verification_token_used";
+    case ErrorCode::kInvalidCode:
+      return "invalid_code";
+    case ErrorCode::kCodeAttemptsExceeded:
+      return "code_attempts_exceeded";
     case ErrorCode::kRateLimited:
       return "rate_limited";
     case ErrorCode::kOverloaded:

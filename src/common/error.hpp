@@ -10,32 +10,38 @@
 namespace latchkey {
 
 enum class ErrorCode : std::uint8_t {
-  kInvalidRequest,        // malformed request shape
-  kMalformedJson,         // body is not valid JSON (or not UTF-8)
-  kUnsupportedMediaType,  // wrong Content-Type
-  kPayloadTooLarge,       // body over the limit
-  kHeadersTooLarge,       // request header fields over the limit
-  kInvalidField,          // a field is missing, of the wrong type, too long or unknown
-  kInvalidEmail,          // not a usable e-mail address
-  kWeakPassword,          // rejected by the password policy
-  kNotFound,              // no such resource (or not the caller's)
-  kMethodNotAllowed,      // route exists, method does not
-  kUnauthenticated,       // no credentials given
-  kInvalidToken,          // access token failed verification
-  kTokenExpired,          // access token expired
-  kInvalidCredentials,    // wrong e-mail or password (never says which)
-  kAccountPending,        // e-mail not verified yet
-  kAccountDisabled,       // account disabled by an admin
-  kForbidden,             // authenticated but not allowed
-  kCsrfFailed,            // cookie-authenticated request without a matching CSRF token
-  kInvalidRefreshToken,   // unknown, expired or revoked refresh token
-  kRefreshTokenReused,    // a rotated refresh token was presented again; family revoked
-  kSessionRevoked,        // the session behind the token was revoked
-  kConflict,              // state conflict (e.g. concurrent update)
-  kRateLimited,           // throttled; retry_after says when
-  kOverloaded,            // a bounded queue is full; retry_after says when
-  kUnavailable,           // a dependency (database) is unreachable
-  kInternal,              // a bug or unexpected failure; details go to the log only
+  kInvalidRequest,            // malformed request shape
+  kMalformedJson,             // body is not valid JSON (or not UTF-8)
+  kUnsupportedMediaType,      // wrong Content-Type
+  kPayloadTooLarge,           // body over the limit
+  kHeadersTooLarge,           // request header fields over the limit
+  kInvalidField,              // a field is missing, of the wrong type, too long or unknown
+  kInvalidEmail,              // not a usable e-mail address
+  kWeakPassword,              // rejected by the password policy
+  kNotFound,                  // no such resource (or not the caller's)
+  kMethodNotAllowed,          // route exists, method does not
+  kUnauthenticated,           // no credentials given
+  kInvalidToken,              // access token failed verification
+  kTokenExpired,              // access token expired
+  kInvalidCredentials,        // wrong e-mail or password (never says which)
+  kAccountPending,            // e-mail not verified yet
+  kAccountDisabled,           // account disabled by an admin
+  kForbidden,                 // authenticated but not allowed
+  kCsrfFailed,                // cookie-authenticated request without a matching CSRF token
+  kInvalidRefreshToken,       // unknown, expired or revoked refresh token
+  kRefreshTokenReused,        // a rotated refresh token was presented again; family revoked
+  kSessionRevoked,            // the session behind the token was revoked
+  kConflict,                  // state conflict (e.g. concurrent update)
+  kVerificationTokenInvalid,  // malformed or tampered verification/reset token
+  kVerificationTokenUnknown,  // no such token (or not one for this purpose)
+  kVerificationTokenExpired,  // the token's time ran out
+  kVerificationTokenUsed,     // the token was already used (or superseded by a newer one)
+  kInvalidCode,               // wrong or unknown one-time code
+  kCodeAttemptsExceeded,      // too many wrong codes: this code is dead, ask for a new one
+  kRateLimited,               // throttled; retry_after says when
+  kOverloaded,                // a bounded queue is full; retry_after says when
+  kUnavailable,               // a dependency (database) is unreachable
+  kInternal,                  // a bug or unexpected failure; details go to the log only
 };
 
 // Stable string id, used as the problem+json `code` and in logs. Never change an existing id.

@@ -162,6 +162,38 @@ const std::vector<Key>& keys() {
       bool_key("signup.enabled", &Config::signup, &SignupConfig::enabled),
       bool_key("signup.require_email_verification", &Config::signup,
                &SignupConfig::require_email_verification),
+      bool_key("signup.login_after_verification", &Config::signup,
+               &SignupConfig::login_after_verification),
+      string_key("mail.channel", &Config::mail, &MailConfig::channel),
+      string_key("mail.log_dir", &Config::mail, &MailConfig::log_dir),
+      string_key("mail.smtp_url", &Config::mail, &MailConfig::smtp_url),
+      string_key("mail.smtp_starttls", &Config::mail, &MailConfig::smtp_starttls),
+      string_key("mail.smtp_user", &Config::mail, &MailConfig::smtp_user),
+      string_key("mail.smtp_password", &Config::mail, &MailConfig::smtp_password, true),
+      string_key("mail.smtp_ca_file", &Config::mail, &MailConfig::smtp_ca_file),
+      duration_key("mail.smtp_timeout", &Config::mail, &MailConfig::smtp_timeout, 1, 600),
+      string_key("mail.from", &Config::mail, &MailConfig::from),
+      string_key("mail.product_name", &Config::mail, &MailConfig::product_name),
+      string_key("mail.support_email", &Config::mail, &MailConfig::support_email),
+      string_key("mail.default_locale", &Config::mail, &MailConfig::default_locale),
+      string_key("mail.templates_dir", &Config::mail, &MailConfig::templates_dir),
+      int_key("mail.max_attempts", &Config::mail, &MailConfig::max_attempts, 1, 100),
+      duration_key("mail.retry_base", &Config::mail, &MailConfig::retry_base, 1, kDay),
+      duration_key("mail.retry_max", &Config::mail, &MailConfig::retry_max, 1, 7 * kDay),
+      duration_key("mail.poll_interval", &Config::mail, &MailConfig::poll_interval, 1, 3600),
+      duration_key("mail.keep_sent", &Config::mail, &MailConfig::keep_sent, 3600, 365 * kDay),
+      duration_key("verification.email_ttl", &Config::verification, &VerificationConfig::email_ttl,
+                   300, 30 * kDay),
+      duration_key("verification.reset_ttl", &Config::verification, &VerificationConfig::reset_ttl,
+                   300, kDay),
+      int_key("verification.code_attempts", &Config::verification,
+              &VerificationConfig::code_attempts, 1, 20),
+      duration_key("verification.resend_cooldown", &Config::verification,
+                   &VerificationConfig::resend_cooldown, 0, kDay),
+      int_key("verification.daily_cap", &Config::verification, &VerificationConfig::daily_cap, 1,
+              1000),
+      int_key("verification.ip_hourly_cap", &Config::verification,
+              &VerificationConfig::ip_hourly_cap, 1, 1'000'000),
       bool_key("security.cookie_secure", &Config::security, &SecurityConfig::cookie_secure),
       int_key("security.login_free_attempts", &Config::security,
               &SecurityConfig::login_free_attempts, 1, 1000),
@@ -274,6 +306,19 @@ void validate(Config& c) {
   if (c.tokens.issuer.empty()) c.tokens.issuer = c.server.public_url;
   if (c.tokens.audience.empty())
     throw ConfigError("config key 'tokens.audience': must not be empty");
+  if (c.mail.channel != "log" && c.mail.channel != "smtp") {
+    throw ConfigError("config key 'mail.channel': expected log or smtp");
+  }
+  if (c.mail.channel == "smtp" && c.mail.smtp_url.empty()) {
+    throw ConfigError("config key 'mail.smtp_url': required when mail.channel is smtp");
+  }
+  const auto& tls = c.mail.smtp_starttls;
+  if (tls != "required" && tls != "opportunistic" && tls != "off") {
+    throw ConfigError("config key 'mail.smtp_starttls': expected required, opportunistic or off");
+  }
+  if (c.mail.retry_max < c.mail.retry_base) {
+    throw ConfigError("config key 'mail.retry_max': must not be less than mail.retry_base");
+  }
   const auto& lvl = c.log.level;
   if (lvl != "trace" && lvl != "debug" && lvl != "info" && lvl != "warn" && lvl != "error") {
     throw ConfigError("config key 'log.level': expected trace, debug, info, warn or error");

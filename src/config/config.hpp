@@ -53,7 +53,40 @@ struct TokensConfig {
 
 struct SignupConfig {
   bool enabled = true;
-  bool require_email_verification = false;
+  bool require_email_verification = true;
+  bool login_after_verification = false;  // verifying the address signs the user in
+};
+
+// E-mail delivery (courier) and the look of the mails.
+struct MailConfig {
+  std::string channel = "log";             // log|smtp
+  std::string log_dir = "data/mail";       // log channel: one .eml file per message
+  std::string smtp_url;                    // smtp://host:587 or smtps://host:465
+  std::string smtp_starttls = "required";  // required|opportunistic|off (smtp:// only)
+  std::string smtp_user;
+  std::string smtp_password;  // secret
+  std::string smtp_ca_file;   // replaces the system CA store (private CAs, tests)
+  std::chrono::seconds smtp_timeout{30};
+  std::string from = "Latchkey <no-reply@localhost>";  // "Name <address>" or "address"
+  std::string product_name = "Latchkey";
+  std::string support_email;
+  std::string default_locale = "en";
+  std::string templates_dir;  // overrides: <dir>/<locale>/<id>.<part>.mustache
+  int max_attempts = 8;
+  std::chrono::seconds retry_base{30};
+  std::chrono::seconds retry_max{3600};
+  std::chrono::seconds poll_interval{1};
+  std::chrono::seconds keep_sent{7 * 24 * 3600};  // sent messages are deleted after this
+};
+
+// Single-use secrets mailed to prove an address, and the limits on asking for them.
+struct VerificationConfig {
+  std::chrono::seconds email_ttl{24 * 3600};
+  std::chrono::seconds reset_ttl{3600};
+  int code_attempts = 5;
+  std::chrono::seconds resend_cooldown{60};
+  int daily_cap = 5;       // mails of one kind to one address per day
+  int ip_hourly_cap = 20;  // mail requests from one client IP per hour
 };
 
 struct SecurityConfig {
@@ -84,6 +117,8 @@ struct Config {
   KeysConfig keys;
   TokensConfig tokens;
   SignupConfig signup;
+  MailConfig mail;
+  VerificationConfig verification;
   SecurityConfig security;
   PasswordConfig password;
   LogConfig log;

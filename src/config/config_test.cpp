@@ -25,7 +25,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.keys.algorithm, "RS256");
   EXPECT_EQ(c.tokens.access_ttl, std::chrono::seconds(600));
   EXPECT_EQ(c.tokens.issuer, "http://localhost:8080");  // defaults to the public URL
-  EXPECT_FALSE(c.signup.require_email_verification);
+  EXPECT_TRUE(c.signup.require_email_verification);
   EXPECT_TRUE(c.security.cookie_secure);
 }
 

@@ -38,7 +38,12 @@ void Metrics::count_login(bool ok) {
 
 void Metrics::add_gauge(std::string name, std::string help, std::function<double()> read) {
   std::lock_guard lock(mutex_);
-  gauges_.push_back({std::move(name), std::move(help), std::move(read)});
+  gauges_.push_back({std::move(name), std::move(help), std::move(read), "gauge"});
+}
+
+void Metrics::add_counter(std::string name, std::string help, std::function<double()> read) {
+  std::lock_guard lock(mutex_);
+  gauges_.push_back({std::move(name), std::move(help), std::move(read), "counter"});
 }
 
 std::string Metrics::render() const {
@@ -71,7 +76,7 @@ std::string Metrics::render() const {
       << "latchkey_logins_total{result=\"ok\"} " << logins_ok_.load() << "\n"
       << "latchkey_logins_total{result=\"failed\"} " << logins_failed_.load() << "\n";
   for (const auto& g : gauges_) {
-    out << "# HELP " << g.name << " " << g.help << "\n# TYPE " << g.name << " gauge\n"
+    out << "# HELP " << g.name << " " << g.help << "\n# TYPE " << g.name << " " << g.type << "\n"
         << g.name << " " << g.read() << "\n";
   }
   return out.str();

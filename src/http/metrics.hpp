@@ -21,6 +21,8 @@ class Metrics {
   void count_login(bool ok);
   // A gauge whose value is read when /metrics is scraped.
   void add_gauge(std::string name, std::string help, std::function<double()> read);
+  // A counter kept elsewhere (monotonic), read when /metrics is scraped.
+  void add_counter(std::string name, std::string help, std::function<double()> read);
   std::string render() const;
 
  private:
@@ -34,6 +36,7 @@ class Metrics {
   struct Gauge {
     std::string name, help;
     std::function<double()> read;
+    const char* type = "gauge";
   };
 
   mutable std::mutex mutex_;

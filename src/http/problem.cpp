@@ -11,7 +11,14 @@ HttpStatus status_of(ErrorCode code) noexcept {
     case ErrorCode::kInvalidField:
     case ErrorCode::kInvalidEmail:
     case ErrorCode::kWeakPassword:
+    case ErrorCode::kVerificationTokenInvalid:
+    case ErrorCode::kVerificationTokenUnknown:
+    case ErrorCode::kInvalidCode:
       return HttpStatus::bad_request;
+    case ErrorCode::kVerificationTokenExpired:
+    case ErrorCode::kVerificationTokenUsed:
+    case ErrorCode::kCodeAttemptsExceeded:
+      return HttpStatus::gone;
     case ErrorCode::kUnsupportedMediaType:
       return HttpStatus::unsupported_media_type;
     case ErrorCode::kPayloadTooLarge:

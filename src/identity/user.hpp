@@ -27,6 +27,7 @@ struct User {
   bool email_verified = false;
   std::vector<std::string> roles;  // sorted, unique
   std::string password_hash;       // PHC string (argon2id) or bcrypt; empty when none
+  std::string locale;              // for messages ("en", "ko"); empty = the server's default
   TimePoint created_at{};
   TimePoint updated_at{};
 

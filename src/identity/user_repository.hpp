@@ -25,6 +25,11 @@ class UserRepository {
   virtual Status set_password_hash(const std::string& id, const std::string& hash,
                                    TimePoint at) = 0;
   virtual Status set_state(const std::string& id, AccountState state, TimePoint at) = 0;
+  // The owner proved the address: email_verified = true, and a pending account becomes active
+  // (a disabled one stays disabled).
+  virtual Status mark_email_verified(const std::string& id, TimePoint at) = 0;
+  // Switches to a new (normalised, proven) address, verified. kConflict when it is taken.
+  virtual Status change_email(const std::string& id, const std::string& email, TimePoint at) = 0;
   // Replaces the user's roles.
   virtual Status set_roles(const std::string& id, const std::vector<std::string>& roles,
                            TimePoint at) = 0;

@@ -44,10 +44,9 @@ class SqlKeyRepository final : public tokens::KeyRepository {
   }
 
   Status insert(const StoredKey& key) override {
-    return with_session<Status>(
+    return with_write_session<Status>(
         db_, "keys.insert",
         [&](soci::session& sql) -> Status {
-          auto guard = db_.lock_writes();
           long long created = to_db(key.created_at);
           long long signs_from = to_db(key.signs_from);
           NullableTime retired = NullableTime::of(key.retired_at);
@@ -64,8 +63,7 @@ class SqlKeyRepository final : public tokens::KeyRepository {
 
   // Keeps the first retirement time when called again.
   Status retire(const std::string& kid, TimePoint at) override {
-    return with_session<Status>(db_, "keys.retire", [&](soci::session& sql) -> Status {
-      auto guard = db_.lock_writes();
+    return with_write_session<Status>(db_, "keys.retire", [&](soci::session& sql) -> Status {
       std::string k = kid;
       long long when = to_db(at);
       soci::statement st =
@@ -78,8 +76,7 @@ class SqlKeyRepository final : public tokens::KeyRepository {
   }
 
   Status remove(const std::string& kid) override {
-    return with_session<Status>(db_, "keys.remove", [&](soci::session& sql) -> Status {
-      auto guard = db_.lock_writes();
+    return with_write_session<Status>(db_, "keys.remove", [&](soci::session& sql) -> Status {
       std::string k = kid;
       soci::statement st =
           (sql.prepare << "DELETE FROM signing_keys WHERE kid = :kid", soci::use(k));

@@ -18,7 +18,7 @@ using identity::User;
 // `u` is the users table or a derived table of users.
 constexpr std::string_view kUserColumns =
     "u.id, u.email, u.name, u.state, u.email_verified, u.password_hash, u.created_at, "
-    "u.updated_at, r.role";
+    "u.updated_at, u.locale, r.role";
 
 // Reads the rows of a "users LEFT JOIN user_roles ORDER BY u.id" query into users.
 class UserRows {
@@ -33,6 +33,7 @@ class UserRows {
     st.exchange(soci::into(hash_.value, hash_.ind));
     st.exchange(soci::into(created_));
     st.exchange(soci::into(updated_));
+    st.exchange(soci::into(locale_.value, locale_.ind));
     st.exchange(soci::into(role_, role_ind_));
   }
 
@@ -51,6 +52,7 @@ class UserRows {
       u.password_hash = hash_.get();
       u.created_at = from_db(created_);
       u.updated_at = from_db(updated_);
+      u.locale = locale_.get();
       users.push_back(std::move(u));
     }
     if (role_ind_ == soci::i_ok) users.back().roles.push_back(role_);
@@ -68,6 +70,7 @@ class UserRows {
   std::string id_, email_, name_, state_, role_;
   int verified_ = 0;
   NullableText hash_;
+  NullableText locale_;
   long long created_ = 0, updated_ = 0;
   soci::indicator role_ind_ = soci::i_null;
 };
@@ -103,14 +106,15 @@ class SqlUserRepository final : public identity::UserRepository {
           std::string state(identity::to_string(user.state));
           int verified = user.email_verified ? 1 : 0;
           NullableText hash = NullableText::of(user.password_hash);
+          NullableText locale = NullableText::of(user.locale);
           long long created = to_db(user.created_at);
           long long updated = to_db(user.updated_at);
           sql << "INSERT INTO users (id, email, name, state, email_verified, password_hash, "
-                 "created_at, updated_at) VALUES (:id, :email, :name, :state, :verified, :hash, "
-                 ":created, :updated)",
+                 "created_at, updated_at, locale) VALUES (:id, :email, :name, :state, :verified, "
+                 ":hash, :created, :updated, :locale)",
               soci::use(user.id), soci::use(user.email), soci::use(user.name), soci::use(state),
               soci::use(verified), soci::use(hash.value, hash.ind), soci::use(created),
-              soci::use(updated);
+              soci::use(updated), soci::use(locale.value, locale.ind);
           insert_roles(sql, user.id, normalised_roles(user.roles));
           tx.commit();
           return {};
@@ -131,22 +135,55 @@ class SqlUserRepository final : public identity::UserRepository {
   }
 
   Status set_password_hash(const std::string& id, const std::string& hash, TimePoint at) override {
-    return with_session<Status>(db_, "users.set_password_hash", [&](soci::session& sql) -> Status {
-      auto guard = db_.lock_writes();
-      NullableText h = NullableText::of(hash);
-      long long updated = to_db(at);
-      std::string key = id;
-      soci::statement st =
-          (sql.prepare << "UPDATE users SET password_hash = :h, updated_at = :at WHERE id = :id",
-           soci::use(h.value, h.ind), soci::use(updated), soci::use(key));
-      if (execute_count(st) == 0) return not_found("user");
-      return {};
-    });
+    return with_write_session<Status>(
+        db_, "users.set_password_hash", [&](soci::session& sql) -> Status {
+          NullableText h = NullableText::of(hash);
+          long long updated = to_db(at);
+          std::string key = id;
+          soci::statement st =
+              (sql.prepare
+                   << "UPDATE users SET password_hash = :h, updated_at = :at WHERE id = :id",
+               soci::use(h.value, h.ind), soci::use(updated), soci::use(key));
+          if (execute_count(st) == 0) return not_found("user");
+          return {};
+        });
   }
 
   Status set_state(const std::string& id, AccountState state, TimePoint at) override {
     return update_column("users.set_state", "state", id, std::string(identity::to_string(state)),
                          at);
+  }
+
+  Status mark_email_verified(const std::string& id, TimePoint at) override {
+    return with_write_session<Status>(
+        db_, "users.mark_email_verified", [&](soci::session& sql) -> Status {
+          long long updated = to_db(at);
+          std::string key = id;
+          soci::statement st =
+              (sql.prepare << "UPDATE users SET email_verified = 1, state = CASE WHEN state = "
+                              "'pending' THEN 'active' ELSE state END, updated_at = :at "
+                              "WHERE id = :id",
+               soci::use(updated), soci::use(key));
+          if (execute_count(st) == 0) return not_found("user");
+          return {};
+        });
+  }
+
+  Status change_email(const std::string& id, const std::string& email, TimePoint at) override {
+    return with_write_session<Status>(
+        db_, "users.change_email",
+        [&](soci::session& sql) -> Status {
+          long long updated = to_db(at);
+          std::string key = id;
+          std::string address = email;
+          soci::statement st =
+              (sql.prepare << "UPDATE users SET email = :email, email_verified = 1, "
+                              "updated_at = :at WHERE id = :id",
+               soci::use(address), soci::use(updated), soci::use(key));
+          if (execute_count(st) == 0) return not_found("user");
+          return {};
+        },
+        /*unique_is_conflict=*/true);
   }
 
   Status set_roles(const std::string& id, const std::vector<std::string>& roles,
@@ -174,6 +211,7 @@ class SqlUserRepository final : public identity::UserRepository {
              "(SELECT id FROM sessions WHERE user_id = :id)",
           soci::use(key);
       sql << "DELETE FROM sessions WHERE user_id = :id", soci::use(key);
+      sql << "DELETE FROM verifications WHERE user_id = :id", soci::use(key);
       sql << "DELETE FROM user_roles WHERE user_id = :id", soci::use(key);
       soci::statement st = (sql.prepare << "DELETE FROM users WHERE id = :id", soci::use(key));
       if (execute_count(st) == 0) return not_found("user");
@@ -240,8 +278,7 @@ class SqlUserRepository final : public identity::UserRepository {
   // Sets one text column (by a fixed name, never user input) and updated_at.
   Status update_column(std::string_view op, std::string_view column, const std::string& id,
                        const std::string& value, TimePoint at) {
-    return with_session<Status>(db_, op, [&](soci::session& sql) -> Status {
-      auto guard = db_.lock_writes();
+    return with_write_session<Status>(db_, op, [&](soci::session& sql) -> Status {
       std::string v = value;
       long long updated = to_db(at);
       std::string key = id;

@@ -56,6 +56,25 @@ class FakeUserRepository final : public identity::UserRepository {
       u.updated_at = at;
     });
   }
+  Status mark_email_verified(const std::string& id, TimePoint at) override {
+    return mutate(id, [&](identity::User& u) {
+      u.email_verified = true;
+      if (u.state == identity::AccountState::kPending) u.state = identity::AccountState::kActive;
+      u.updated_at = at;
+    });
+  }
+  Status change_email(const std::string& id, const std::string& email, TimePoint at) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [other, u] : users_) {
+      if (u.email == email && other != id) return Error::make(ErrorCode::kConflict, "email taken");
+    }
+    auto it = users_.find(id);
+    if (it == users_.end()) return Error::make(ErrorCode::kNotFound, "user not found");
+    it->second.email = email;
+    it->second.email_verified = true;
+    it->second.updated_at = at;
+    return {};
+  }
   Status set_roles(const std::string& id, const std::vector<std::string>& roles,
                    TimePoint at) override {
     return mutate(id, [&](identity::User& u) {

@@ -51,6 +51,17 @@ Result<std::string> PasswordVerifier::hash(std::string_view password) {
   return hasher_.hash(password);
 }
 
+Status PasswordVerifier::confirm(std::string_view password, std::string_view stored,
+                                 const char* field) {
+  if (auto st = check_password_length(password, field); !st) return st;
+  auto checked = verify(password, stored);
+  if (!checked) return checked.error();
+  if (!checked->match || stored.empty()) {
+    return Error::on_field(ErrorCode::kInvalidCredentials, field, "the password is incorrect");
+  }
+  return {};
+}
+
 LoginFlow::LoginFlow(identity::UserRepository& users, PasswordVerifier& verifier,
                      Throttle& account_throttle, Throttle& ip_throttle,
                      sessions::SessionService& sessions, audit::AuditSink& audit,

@@ -38,6 +38,9 @@ class PasswordVerifier {
   // `stored` empty means "no such user": runs a dummy verify of the same cost.
   Result<Outcome> verify(std::string_view password, std::string_view stored);
   Result<std::string> hash(std::string_view password);
+  // For a signed-in user re-entering their password (settings, e-mail change): length check,
+  // then verify; kInvalidCredentials on `field` when it does not match or there is none.
+  Status confirm(std::string_view password, std::string_view stored, const char* field);
 
  private:
   const methods::password::PasswordHasher& hasher_;

@@ -31,7 +31,8 @@ class FlowTest : public ::testing::Test {
         ip_throttle_(kv_, clock_, {10, 1s, 60s, 900s}),
         revocations_(kv_, 660s),
         sessions_(session_repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_, {}),
-        signup_(users_, hasher_, policy_, limiter_, audit_, clock_, random_, {true, false}),
+        signup_(users_, uow_, nullptr, hasher_, policy_, limiter_, audit_, clock_, random_,
+                {true, false}),
         login_(users_, verifier_, account_throttle_, ip_throttle_, sessions_, audit_, clock_),
         settings_(users_, verifier_, policy_, sessions_, audit_, clock_) {}
 
@@ -96,10 +97,22 @@ TEST_F(FlowTest, SignupRejectsBadInputWithoutWriting) {
   EXPECT_EQ(users_.size(), 0u);
 }
 
+class CountingSender final : public VerificationSender {
+ public:
+  Status send_verification(const identity::User& user) override {
+    sent_to.push_back(user.email);
+    return {};
+  }
+  std::vector<std::string> sent_to;
+};
+
 TEST_F(FlowTest, RequireVerificationMakesPendingAccountsThatCannotLogIn) {
-  SignupFlow pending(users_, hasher_, policy_, limiter_, audit_, clock_, random_, {true, true});
+  CountingSender sender;
+  SignupFlow pending(users_, uow_, &sender, hasher_, policy_, limiter_, audit_, clock_, random_,
+                     {true, true});
   auto r = pending.run({"jane@example.com", kPassword, "", {}});
   ASSERT_TRUE(r);
+  EXPECT_EQ(sender.sent_to, std::vector<std::string>{"jane@example.com"});
   EXPECT_TRUE(r->verification_required);
   auto t = login("jane@example.com", kPassword);
   ASSERT_FALSE(t);

@@ -23,13 +23,7 @@ Result<identity::User> SettingsFlow::load(const std::string& user_id) {
 
 Status SettingsFlow::check_password(const identity::User& user, const std::string& password,
                                     const char* field) {
-  if (auto st = check_password_length(password, field); !st) return st;
-  auto checked = verifier_.verify(password, user.password_hash);
-  if (!checked) return checked.error();
-  if (!checked->match || user.password_hash.empty()) {
-    return Error::on_field(ErrorCode::kInvalidCredentials, field, "the password is incorrect");
-  }
-  return {};
+  return verifier_.confirm(password, user.password_hash, field);
 }
 
 Result<identity::User> SettingsFlow::profile(const std::string& user_id) {

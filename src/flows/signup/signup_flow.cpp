@@ -1,23 +1,31 @@
 #include "flows/signup/signup_flow.hpp"
 
+#include <stdexcept>
+
 #include "common/ids.hpp"
 #include "identity/email.hpp"
 
 namespace latchkey::flows {
 
-SignupFlow::SignupFlow(identity::UserRepository& users,
+SignupFlow::SignupFlow(identity::UserRepository& users, UnitOfWork& uow, VerificationSender* sender,
                        const methods::password::PasswordHasher& hasher,
                        const methods::password::PasswordPolicy& policy,
                        methods::password::HashLimiter& limiter, audit::AuditSink& audit,
                        const Clock& clock, Random& random, SignupOptions options)
     : users_(users),
+      uow_(uow),
+      sender_(sender),
       hasher_(hasher),
       policy_(policy),
       limiter_(limiter),
       audit_(audit),
       clock_(clock),
       random_(random),
-      options_(options) {}
+      options_(options) {
+  if (options_.require_email_verification && sender_ == nullptr) {
+    throw std::invalid_argument("SignupFlow: e-mail verification needs a VerificationSender");
+  }
+}
 
 Result<SignupOutcome> SignupFlow::run(const SignupRequest& request) {
   if (!options_.enabled) return Error::make(ErrorCode::kForbidden, "sign-up is closed");
@@ -41,13 +49,19 @@ Result<SignupOutcome> SignupFlow::run(const SignupRequest& request) {
   user.email_verified = false;
   user.roles = {std::string(identity::kRoleUser)};
   user.password_hash = std::move(hash);
+  user.locale = request.locale;
   user.created_at = user.updated_at = now;
 
   audit::Event event;
   event.type = "signup";
   event.ip = request.client.ip;
   event.user_agent = request.client.user_agent;
-  auto created = users_.create(user);
+  // The user, its verification secret and the mail: together or not at all.
+  auto created = uow_.run([&]() -> Status {
+    if (auto st = users_.create(user); !st) return st;
+    if (options_.require_email_verification) return sender_->send_verification(user);
+    return {};
+  });
   if (!created) {
     if (created.error().code != ErrorCode::kConflict) return created.error();
     // The address is taken: answer exactly as for a new account, write nothing.

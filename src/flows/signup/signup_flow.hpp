@@ -8,6 +8,7 @@
 #include "common/clock.hpp"
 #include "common/random.hpp"
 #include "common/result.hpp"
+#include "common/unit_of_work.hpp"
 #include "identity/user_repository.hpp"
 #include "methods/password/hash_limiter.hpp"
 #include "methods/password/hasher.hpp"
@@ -15,6 +16,14 @@
 #include "sessions/session_service.hpp"
 
 namespace latchkey::flows {
+
+// Sends the verification mail of a new account (EmailFlow in production). Called inside the
+// unit of work that creates the user, so the user, the secret and the mail land together.
+class VerificationSender {
+ public:
+  virtual ~VerificationSender() = default;
+  virtual Status send_verification(const identity::User& user) = 0;
+};
 
 struct SignupOptions {
   bool enabled = true;
@@ -26,6 +35,7 @@ struct SignupRequest {
   std::string password;
   std::string name;
   sessions::ClientInfo client;
+  std::string locale;  // for the user's mail ("en", "ko"); empty = the server's default
 };
 
 struct SignupOutcome {
@@ -34,7 +44,9 @@ struct SignupOutcome {
 
 class SignupFlow {
  public:
-  SignupFlow(identity::UserRepository& users, const methods::password::PasswordHasher& hasher,
+  // `sender` may be null only when options.require_email_verification is false.
+  SignupFlow(identity::UserRepository& users, UnitOfWork& uow, VerificationSender* sender,
+             const methods::password::PasswordHasher& hasher,
              const methods::password::PasswordPolicy& policy,
              methods::password::HashLimiter& limiter, audit::AuditSink& audit, const Clock& clock,
              Random& random, SignupOptions options);
@@ -43,6 +55,8 @@ class SignupFlow {
 
  private:
   identity::UserRepository& users_;
+  UnitOfWork& uow_;
+  VerificationSender* sender_;
   const methods::password::PasswordHasher& hasher_;
   const methods::password::PasswordPolicy& policy_;
   methods::password::HashLimiter& limiter_;
