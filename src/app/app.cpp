@@ -1,7 +1,5 @@
 #include "app/app.hpp"
 
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -110,12 +108,6 @@ std::unique_ptr<courier::EmailChannel> make_email_channel(const config::MailConf
     }
   }
   return std::make_unique<courier::LogChannel>(m.log_dir, address, name, clock);
-}
-
-std::string dispatcher_owner(Random& random) {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return std::string(host).substr(0, 40) + "-" + std::to_string(getpid()) + "-" + random.token(6);
 }
 
 }  // namespace
@@ -231,12 +223,13 @@ int serve(const config::Config& config) {
   auto channel = make_email_channel(mc, core.clock);
   courier::Mailer mailer(templates, *outbox, core.clock, core.random);
   courier::DispatcherOptions dispatch_options;
-  dispatch_options.owner = dispatcher_owner(core.random);
+  dispatch_options.owner = courier::default_dispatcher_owner(core.random);
   dispatch_options.poll_interval = mc.poll_interval;
   dispatch_options.max_attempts = mc.max_attempts;
   dispatch_options.retry_base = mc.retry_base;
   dispatch_options.retry_max = mc.retry_max;
   courier::Dispatcher dispatcher(*outbox, *channel, core.clock, core.random, dispatch_options);
+  mailer.on_queued([&dispatcher] { dispatcher.wake(); });
   const Bytes master = load_master_key(config.keys);
   const std::string_view label = "latchkey/verification-code-key/v1";
   flows::VerificationSecrets secrets(core.clock, core.random, hmac_sha256(master, as_bytes(label)));

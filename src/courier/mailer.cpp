@@ -25,6 +25,7 @@ Result<std::string> Mailer::queue(std::string_view template_id, std::string_view
   m.status = OutboxStatus::kQueued;
   m.created_at = m.next_attempt_at = clock_.now();
   if (auto st = outbox_.enqueue(m); !st) return st.error();
+  if (on_queued_) on_queued_();
   return m.id;
 }
 

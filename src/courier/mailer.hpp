@@ -5,6 +5,7 @@
 //   mailer.queue(courier::kVerifyEmail, user.locale, user.email, user.name,
 //                {{"link", link}, {"code", code}, {"expires_hours", "24"}});
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ class Mailer {
                             const std::string& to, const std::string& to_name,
                             const std::map<std::string, std::string>& values);
 
+  // Called after each message is queued (the dispatcher's wake(), so mail goes out without
+  // waiting for its next poll). Set once at start-up.
+  void on_queued(std::function<void()> hook) { on_queued_ = std::move(hook); }
+
   // The supported locale that best matches an Accept-Language header, else the default.
   std::string negotiate(std::string_view accept_language) const;
 
@@ -35,6 +40,7 @@ class Mailer {
   OutboxRepository& outbox_;
   const Clock& clock_;
   Random& random_;
+  std::function<void()> on_queued_;
 };
 
 }  // namespace latchkey::courier

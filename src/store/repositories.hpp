@@ -14,6 +14,8 @@
 #include "identity/user_repository.hpp"
 #include "sessions/session_repository.hpp"
 #include "store/database.hpp"
+#include "store/outbox_repository.hpp"
+#include "store/verification_repository.hpp"
 #include "tokens/key_repository.hpp"
 
 namespace latchkey::store {

@@ -195,6 +195,9 @@ export function serverEnv({ dir, url, port, env = {}, cookieSecure, masterKey, d
     LATCHKEY_LOG_LEVEL: 'warn',
     LATCHKEY_PASSWORD_ARGON2_MEMORY_KIB: '8192',
     LATCHKEY_PASSWORD_ARGON2_ITERATIONS: '1',
+    // Most suites sign up and log in at once; email.test.mjs turns verification on.
+    LATCHKEY_SIGNUP_REQUIRE_EMAIL_VERIFICATION: 'false',
+    LATCHKEY_MAIL_LOG_DIR: path.join(dir, 'mail'),
   };
   if (port !== undefined) base.LATCHKEY_SERVER_LISTEN = `127.0.0.1:${port}`;
   if (url !== undefined) base.LATCHKEY_SERVER_PUBLIC_URL = url;
