@@ -96,8 +96,10 @@ class SqlUnitOfWork final : public UnitOfWork {
     };
     auto st = with_write_session<Status>(db_, "unit_of_work", [&](soci::session& sql) -> Status {
       Transaction tx(db_, sql);
+      // A batch of one needs no savepoint: its error rolls back the whole transaction.
+      const bool savepoints = batch.size() > 1;
       for (Pending* p : batch) {
-        sql << "SAVEPOINT unit";
+        if (savepoints) sql << "SAVEPOINT unit";
         {
           AmbientScope scope(db_, sql);
           try {
@@ -106,7 +108,12 @@ class SqlUnitOfWork final : public UnitOfWork {
             p->exception = std::current_exception();
           }
         }
-        if (p->result && !p->exception) {
+        const bool ok = p->result && !p->exception;
+        if (!savepoints) {
+          if (!ok) return Status{};  // ~Transaction rolls back; the unit keeps its own error
+          continue;
+        }
+        if (ok) {
           sql << "RELEASE SAVEPOINT unit";
         } else {
           // Throws when SQLite already rolled the whole transaction back (I/O error, disk
