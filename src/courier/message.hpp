@@ -30,4 +30,21 @@ class EmailChannel {
   virtual Status send(const Email& email, const std::string& message_id) = 0;
 };
 
+// A text message to a phone. `to` is E.164 ("+821012345678"); `text` is UTF-8 and already
+// rendered (one-time codes: short, no links).
+struct Sms {
+  std::string to;
+  std::string text;
+  std::string template_id;  // e.g. "phone_code" (for logs and metrics)
+};
+
+// A delivery channel for SMS (twilio, webhook, log). Same error contract as EmailChannel:
+// kUnavailable is transient (retried), any other code is permanent. `message_id` is the outbox
+// id: gateways that support it get it as an idempotency key, so a retry is not sent twice.
+class SmsChannel {
+ public:
+  virtual ~SmsChannel() = default;
+  virtual Status send(const Sms& sms, const std::string& message_id) = 0;
+};
+
 }  // namespace latchkey::courier
