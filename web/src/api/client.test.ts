@@ -407,3 +407,177 @@ describe('several tabs', () => {
     expect(n).toBe(2);
   });
 });
+
+describe('e-mail verification, password reset and change of address', () => {
+  it('posts a verification token in cookie mode without a bearer token', async () => {
+    const { client, calls } = makeClient(
+      routes({
+        'POST /api/auth/verify-email': () =>
+          json(200, { status: 'verified', email: 'ada@example.com', purpose: 'verify_email' }),
+      }),
+    );
+
+    await expect(client.verifyEmail({ token: 'sel.ver' })).resolves.toEqual({
+      status: 'verified',
+      email: 'ada@example.com',
+      purpose: 'verify_email',
+      signedIn: false,
+    });
+
+    expect(calls).toHaveLength(1);
+    expect(calls[0].body).toEqual({ token: 'sel.ver', mode: 'cookie' });
+    expect(calls[0].headers.authorization).toBeUndefined();
+    expect(calls[0].headers['x-csrf-token']).toBe('csrf-123');
+    expect(client.state).toBe('unknown');
+    expect(client.accessToken).toBeNull();
+  });
+
+  it('posts an address and a code, and reports a change of address', async () => {
+    const { client, calls } = makeClient(
+      routes({
+        'POST /api/auth/verify-email': () =>
+          json(200, { status: 'verified', email: 'new@example.com', purpose: 'change_email' }),
+      }),
+    );
+    const result = await client.verifyEmail({ email: 'new@example.com', code: '012345' });
+    expect(calls[0].body).toEqual({ email: 'new@example.com', code: '012345', mode: 'cookie' });
+    expect(result).toMatchObject({ purpose: 'change_email', email: 'new@example.com', signedIn: false });
+  });
+
+  it('signs in when the verification answer carries tokens, keeping them out of the result', async () => {
+    const seen: string[] = [];
+    const { client } = makeClient(
+      routes({
+        'POST /api/auth/verify-email': () =>
+          json(200, { ...tokenBody('V1'), status: 'verified', email: 'ada@example.com', purpose: 'verify_email' }),
+      }),
+    );
+    client.subscribe((state, reason) => seen.push(`${state}:${reason}`));
+
+    const result = await client.verifyEmail({ token: 'sel.ver' });
+
+    expect(result).toEqual({ status: 'verified', email: 'ada@example.com', purpose: 'verify_email', signedIn: true });
+    expect(JSON.stringify(result)).not.toContain('V1');
+    expect(client.state).toBe('signed-in');
+    expect(client.accessToken).toBe('V1');
+    expect(seen).toEqual(['signed-in:login']);
+    expect(localStorage.length).toBe(0);
+    expect(sessionStorage.length).toBe(0);
+  });
+
+  it('keeps the session from a verification when the start-up refresh is refused afterwards', async () => {
+    const gate = deferred<Response>();
+    const { client } = makeClient(
+      routes({
+        'POST /api/auth/refresh': () => gate.promise,
+        'POST /api/auth/verify-email': () =>
+          json(200, { ...tokenBody('V1'), status: 'verified', email: 'ada@example.com', purpose: 'verify_email' }),
+      }),
+    );
+    const init = client.init();
+    await flush();
+    await client.verifyEmail({ token: 'sel.ver' });
+    // The refresh left before the verification answer set the cookie: the server refuses it.
+    gate.resolve(problem(401, 'unauthenticated'));
+
+    await expect(init).resolves.toBe('signed-in');
+    expect(client.accessToken).toBe('V1');
+  });
+
+  it.each([
+    [400, 'verification_token_invalid'],
+    [400, 'verification_token_unknown'],
+    [410, 'verification_token_expired'],
+    [410, 'verification_token_used'],
+    [400, 'invalid_code'],
+    [410, 'code_attempts_exceeded'],
+    [409, 'conflict'],
+  ])('turns a %i %s answer into that ApiError code without refreshing', async (status, code) => {
+    const { client, calls } = makeClient(routes({ 'POST /api/auth/verify-email': () => problem(status, code) }));
+    await expect(client.verifyEmail({ token: 't' })).rejects.toMatchObject({ code, status });
+    expect(calls).toHaveLength(1);
+    expect(client.accessToken).toBeNull();
+  });
+
+  it('asks for a new verification mail and carries Retry-After when limited', async () => {
+    let limited = false;
+    const { client, calls } = makeClient(
+      routes({
+        'POST /api/auth/verify-email/resend': () =>
+          limited
+            ? problem(429, 'rate_limited', {}, { 'Retry-After': '120' })
+            : json(202, { status: 'accepted', message: 'If the address…' }),
+      }),
+    );
+    await expect(client.resendVerification('ada@example.com')).resolves.toMatchObject({ status: 'accepted' });
+    expect(calls[0]).toMatchObject({ method: 'POST', body: { email: 'ada@example.com' } });
+    expect(calls[0].headers.authorization).toBeUndefined();
+
+    limited = true;
+    await expect(client.resendVerification('ada@example.com')).rejects.toMatchObject({
+      code: 'rate_limited',
+      status: 429,
+      retryAfter: 120,
+    });
+  });
+
+  it('asks for a password reset link', async () => {
+    const { client, calls } = makeClient(
+      routes({ 'POST /api/auth/password/forgot': () => json(202, { status: 'accepted' }) }),
+    );
+    await expect(client.forgotPassword('ada@example.com')).resolves.toEqual({ status: 'accepted' });
+    expect(calls[0].body).toEqual({ email: 'ada@example.com' });
+  });
+
+  it('resets the password with the token, and reports the policy detail of a weak one', async () => {
+    const { client, calls } = makeClient(
+      routes({
+        'POST /api/auth/password/reset': (call) =>
+          (call.body as { password: string }).password === 'password'
+            ? problem(400, 'weak_password', { field: 'password', detail: 'This is a very common password.' })
+            : json(200, { status: 'password_reset' }),
+      }),
+    );
+    await expect(client.resetPassword('sel.ver', 'password')).rejects.toMatchObject({
+      code: 'weak_password',
+      field: 'password',
+      detail: 'This is a very common password.',
+    });
+    await expect(client.resetPassword('sel.ver', 'violet tractor umbrella')).resolves.toEqual({
+      status: 'password_reset',
+    });
+    expect(calls[1].body).toEqual({ token: 'sel.ver', password: 'violet tractor umbrella' });
+    expect(calls[1].headers.authorization).toBeUndefined();
+  });
+
+  it('starts a change of address with the bearer token', async () => {
+    const { client, calls } = makeClient(
+      routes({
+        'POST /api/me/email': () => json(202, { status: 'verification_sent', pending_email: 'new@example.com' }),
+      }),
+    );
+    await client.login('ada@example.com', 'pw');
+    await expect(client.changeEmail('New@Example.com', 'pw')).resolves.toMatchObject({
+      pending_email: 'new@example.com',
+    });
+    expect(calls[1].body).toEqual({ new_email: 'New@Example.com', password: 'pw' });
+    expect(calls[1].headers.authorization).toBe('Bearer A1');
+    expect(calls[1].headers['x-csrf-token']).toBe('csrf-123');
+  });
+
+  it('does not refresh when the password for a change of address is wrong', async () => {
+    const { client, calls } = makeClient(
+      routes({
+        'POST /api/me/email': () => problem(401, 'invalid_credentials', { field: 'password' }),
+        'POST /api/auth/refresh': () => json(200, tokenBody('A2')),
+      }),
+    );
+    await client.login('ada@example.com', 'pw');
+    await expect(client.changeEmail('new@example.com', 'nope')).rejects.toMatchObject({
+      code: 'invalid_credentials',
+      field: 'password',
+    });
+    expect(calls.some((c) => c.path === '/api/auth/refresh')).toBe(false);
+    expect(client.state).toBe('signed-in');
+  });
+});

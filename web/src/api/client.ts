@@ -64,6 +64,41 @@ export interface SignupResult {
   message?: string;
 }
 
+/** `202` answers that never tell whether the address has an account. */
+export interface AcceptedResult {
+  status: string;
+  message?: string;
+}
+
+export type VerificationPurpose = 'verify_email' | 'change_email';
+
+/** Proof of an address: the token from the mailed link, or the address and its 6-digit code. */
+export type VerifyEmailInput = { token: string } | { email: string; code: string };
+
+export interface VerifyEmailResult {
+  status: string;
+  /** The address that is now confirmed (for a change of address: the new one). */
+  email: string;
+  purpose: VerificationPurpose;
+  /**
+   * True when the server also signed the user in (`signup.login_after_verification`): the
+   * access token is then held by the client like after a login, never handed to the caller.
+   */
+  signedIn: boolean;
+}
+
+export interface PasswordResetResult {
+  status: string;
+  message?: string;
+}
+
+export interface EmailChangeResult {
+  status: string;
+  /** The normalised new address the link went to. */
+  pending_email: string;
+  message?: string;
+}
+
 export type AuthState = 'unknown' | 'signed-in' | 'signed-out';
 
 /** Why the auth state changed; lets the UI tell "you signed out elsewhere" from a failed refresh. */
@@ -351,6 +386,9 @@ export function createApiClient(options: ClientOptions = {}) {
         }
         const problem = await problemFromResponse(response, now());
         if (response.status === 401 || response.status === 403 || response.status === 400) {
+          // A sign-in (login, or e-mail verification that signs in) finished while this refresh
+          // was on its way without the new cookie: its token is newer than this refusal.
+          if (generation !== startGeneration && accessToken && !expiringSoon()) return 'ok';
           // The session is gone (or was never there): this tab is signed out. Other tabs find
           // out on their own next refresh; a failed refresh is not a logout of theirs.
           clearToken();
@@ -503,6 +541,43 @@ export function createApiClient(options: ClientOptions = {}) {
 
     revokeSession: (id: string) =>
       request<void>('DELETE', `/api/me/sessions/${encodeURIComponent(id)}`),
+
+    /**
+     * Confirms an address with the mailed token, or with the address and its code. When the
+     * server signs the user in as well, the client takes the token as after a login.
+     */
+    async verifyEmail(input: VerifyEmailInput): Promise<VerifyEmailResult> {
+      const proof = 'token' in input ? { token: input.token } : { email: input.email, code: input.code };
+      const body = await request<Partial<TokenResponse> & Partial<VerifyEmailResult> & Record<string, unknown>>(
+        'POST',
+        '/api/auth/verify-email',
+        { body: { ...proof, mode: 'cookie' }, auth: false },
+      );
+      const signedIn = typeof body?.access_token === 'string';
+      if (signedIn) {
+        acceptTokenResponse(body as TokenResponse, true);
+        setState('signed-in', 'login');
+      }
+      return {
+        status: typeof body?.status === 'string' ? body.status : 'verified',
+        email: typeof body?.email === 'string' ? body.email : (proof.email ?? ''),
+        purpose: body?.purpose === 'change_email' ? 'change_email' : 'verify_email',
+        signedIn,
+      };
+    },
+
+    resendVerification: (email: string) =>
+      request<AcceptedResult>('POST', '/api/auth/verify-email/resend', { body: { email }, auth: false }),
+
+    forgotPassword: (email: string) =>
+      request<AcceptedResult>('POST', '/api/auth/password/forgot', { body: { email }, auth: false }),
+
+    resetPassword: (token: string, password: string) =>
+      request<PasswordResetResult>('POST', '/api/auth/password/reset', { body: { token, password }, auth: false }),
+
+    /** Starts a change of address: a link goes to the new one; nothing changes until it is followed. */
+    changeEmail: (newEmail: string, password: string) =>
+      request<EmailChangeResult>('POST', '/api/me/email', { body: { new_email: newEmail, password } }),
 
     /** Social providers; a 404 (not built yet) means none. */
     async providers(): Promise<Provider[]> {

@@ -7,7 +7,11 @@ export const PROBLEM_CODES = [
   'invalid_field',
   'invalid_email',
   'weak_password',
+  'unsupported_media_type',
+  'payload_too_large',
+  'headers_too_large',
   'not_found',
+  'method_not_allowed',
   'unauthenticated',
   'invalid_token',
   'token_expired',
@@ -19,6 +23,13 @@ export const PROBLEM_CODES = [
   'invalid_refresh_token',
   'refresh_token_reused',
   'session_revoked',
+  'verification_token_invalid',
+  'verification_token_unknown',
+  'verification_token_expired',
+  'verification_token_used',
+  'invalid_code',
+  'code_attempts_exceeded',
+  'conflict',
   'rate_limited',
   'overloaded',
   'unavailable',
@@ -76,6 +87,7 @@ export function codeForStatus(status: number): ProblemCode {
   if (status === 401) return 'unauthenticated';
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
   if (status === 429) return 'rate_limited';
   if (status === 503) return 'unavailable';
   if (status >= 500) return 'internal';
