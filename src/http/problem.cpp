@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/log.hpp"
+
 namespace latchkey::http {
 
 HttpStatus status_of(ErrorCode code) noexcept {
@@ -58,6 +60,16 @@ HttpStatus status_of(ErrorCode code) noexcept {
 Response problem(const Request& req, const Error& error, const std::string& request_id) {
   const HttpStatus status = status_of(error.code);
   const auto id = code_id(error.code);
+  // What went wrong inside stays in the log, under the request id the client sees.
+  if (error.code == ErrorCode::kInternal || error.code == ErrorCode::kUnavailable) {
+    nlohmann::json fields = {{"request_id", request_id}, {"code", id}};
+    if (!error.log_detail.empty()) fields["detail"] = error.log_detail;
+    if (error.code == ErrorCode::kInternal) {
+      log::error("request failed", fields);
+    } else {
+      log::warn("request failed", fields);
+    }
+  }
   nlohmann::json body = {
       {"type", "https://latchkey.dev/problems/" + std::string(id)},
       {"title", std::string(boost::beast::http::obsolete_reason(status))},

@@ -32,7 +32,9 @@ Result<bool> MailQuota::allow_address(const std::string& kind, const std::string
   auto today = kv_.incr("mailq:day:" + id, 1, kDay);
   if (!today) return today.error();
   if (*today > options_.daily_cap) return false;
-  if (auto st = kv_.set("mailq:cool:" + id, "1", options_.cooldown); !st) return st.error();
+  if (options_.cooldown.count() > 0) {
+    if (auto st = kv_.set("mailq:cool:" + id, "1", options_.cooldown); !st) return st.error();
+  }
   return true;
 }
 
