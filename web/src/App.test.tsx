@@ -200,13 +200,14 @@ describe('profile', () => {
       'POST /api/me/password': () => problem(401, 'invalid_credentials'),
     });
     await screen.findByText('ada@example.com');
-    type('Current password', 'wrong');
+    const region = screen.getByRole('region', { name: 'Change password' });
+    fireEvent.change(within(region).getByLabelText('Current password'), { target: { value: 'wrong' } });
     type('New password', 'a much better passphrase');
     type('Confirm new password', 'a much better passphrase');
-    fireEvent.click(screen.getByRole('button', { name: 'Change password' }));
+    fireEvent.click(within(region).getByRole('button', { name: 'Change password' }));
 
     await screen.findByText('The e-mail address or password is not correct.');
-    expect(screen.getByLabelText('Current password').getAttribute('aria-invalid')).toBe('true');
+    expect(within(region).getByLabelText('Current password').getAttribute('aria-invalid')).toBe('true');
     expect(client?.state).toBe('signed-in');
   });
 

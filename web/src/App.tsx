@@ -4,10 +4,13 @@ import { AuthProvider, RedirectIfSignedIn, RequireAuth, useAuth } from './auth/A
 import { I18nProvider, LanguageSwitcher, useI18n } from './i18n/I18nProvider';
 import type { Lang } from './i18n/i18n';
 import { CheckEmailPage } from './pages/CheckEmailPage';
+import { ForgotPasswordPage } from './pages/ForgotPasswordPage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { ProfilePage } from './pages/ProfilePage';
+import { ResetPasswordPage } from './pages/ResetPasswordPage';
 import { SignupPage } from './pages/SignupPage';
+import { VerifyEmailPage } from './pages/VerifyEmailPage';
 
 function Header() {
   const { t } = useI18n();
@@ -53,6 +56,9 @@ export function AppRoutes() {
           <Route path="/login" element={<RedirectIfSignedIn><LoginPage /></RedirectIfSignedIn>} />
           <Route path="/signup" element={<RedirectIfSignedIn><SignupPage /></RedirectIfSignedIn>} />
           <Route path="/check-email" element={<CheckEmailPage />} />
+          <Route path="/verify-email" element={<VerifyEmailPage />} />
+          <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+          <Route path="/reset-password" element={<ResetPasswordPage />} />
           <Route path="/profile" element={<RequireAuth><ProfilePage /></RequireAuth>} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>

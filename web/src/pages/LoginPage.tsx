@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { Link } from 'react-router-dom';
-import type { Provider } from '../api/client';
+import { Link, useNavigate } from 'react-router-dom';
+import { ApiError, type Provider } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
 import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
+import type { CheckEmailState } from './CheckEmailPage';
 
 const FIELDS = ['email', 'password'] as const;
 type FieldName = (typeof FIELDS)[number];
@@ -17,7 +18,11 @@ export function LoginPage() {
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [providers, setProviders] = useState<Provider[]>([]);
+  /** The address of an account that still waits for its confirmation (account_pending). */
+  const [pendingEmail, setPendingEmail] = useState<string | null>(null);
+  const [resending, setResending] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
+  const navigate = useNavigate();
 
   useEffect(() => {
     let alive = true;
@@ -33,6 +38,7 @@ export function LoginPage() {
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setFormError(null);
+    setPendingEmail(null);
     const found: Partial<Record<FieldName, string>> = {};
     if (!email.trim()) found.email = t('validation.required');
     if (!password) found.password = t('validation.required');
@@ -50,9 +56,23 @@ export function LoginPage() {
       const split = splitError(error, FIELDS, problem);
       if (split.field) setErrors({ [split.field]: split.text });
       else setFormError(split.text);
+      if (error instanceof ApiError && error.code === 'account_pending') setPendingEmail(email.trim());
       setPassword('');
     } finally {
       setBusy(false);
+    }
+  }
+
+  async function resend() {
+    if (!pendingEmail) return;
+    setResending(true);
+    try {
+      await client.resendVerification(pendingEmail);
+      const state: CheckEmailState = { email: pendingEmail, resent: true, sentAt: Date.now() };
+      navigate('/check-email', { state });
+    } catch (error) {
+      setFormError(problem(error));
+      setResending(false);
     }
   }
 
@@ -62,8 +82,15 @@ export function LoginPage() {
       {notice ? <Notice message={t(`login.notice.${notice}`)} /> : null}
       <form ref={formRef} onSubmit={onSubmit} noValidate>
         <FormError message={formError} />
+        {pendingEmail ? (
+          <p>
+            <button type="button" onClick={() => void resend()} disabled={resending}>
+              {resending ? t('resend.sending') : t('login.resend')}
+            </button>
+          </p>
+        ) : null}
         <Field label={t('field.email')} name="email" type="email" autoComplete="username" inputMode="email" required
-          value={email} onChange={(e) => { setEmail(e.target.value); setErrors((x) => ({ ...x, email: undefined })); }}
+          value={email} onChange={(e) => { setEmail(e.target.value); setErrors((x) => ({ ...x, email: undefined })); setPendingEmail(null); }}
           error={errors.email} />
         <Field label={t('field.password')} name="password" type="password" autoComplete="current-password" required
           value={password} onChange={(e) => { setPassword(e.target.value); setErrors((x) => ({ ...x, password: undefined })); }}
@@ -72,6 +99,9 @@ export function LoginPage() {
           {busy ? t('login.submitting') : t('login.submit')}
         </button>
       </form>
+      <p className="alt">
+        <Link to="/forgot-password">{t('login.forgot')}</Link>
+      </p>
       {providers.length > 0 ? (
         <div className="providers">
           <h2>{t('login.providers')}</h2>

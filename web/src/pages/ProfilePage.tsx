@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import type { SessionInfo } from '../api/client';
+import { useLocation } from 'react-router-dom';
+import { ApiError, type SessionInfo } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
 import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { MIN_PASSWORD_LENGTH } from '../password/strength';
 import { StrengthHint } from './SignupPage';
 import { describeUserAgent } from './userAgent';
-import { MAX_NAME_LENGTH } from './validation';
+import { EMAIL_PATTERN, MAX_NAME_LENGTH } from './validation';
 
 function useDateFormat() {
   const { lang } = useI18n();
@@ -131,6 +132,72 @@ function PasswordSection({ onChanged }: { onChanged: () => void }) {
           error={errors.confirm} />
         <button type="submit" disabled={busy}>{t('password.submit')}</button>
         <Notice message={done} />
+      </form>
+    </section>
+  );
+}
+
+function ChangeEmailSection() {
+  const { client, user } = useAuth();
+  const { t, problem } = useI18n();
+  const [newEmail, setNewEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [errors, setErrors] = useState<Partial<Record<'new_email' | 'password', string>>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [sent, setSent] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setSent(null);
+    setFormError(null);
+    const address = newEmail.trim();
+    const found: typeof errors = {};
+    if (!address) found.new_email = t('validation.required');
+    else if (!EMAIL_PATTERN.test(address)) found.new_email = t('validation.email');
+    else if (user && address.toLowerCase() === user.email.toLowerCase()) found.new_email = t('changeEmail.same');
+    if (!password) found.password = t('validation.required');
+    setErrors(found);
+    if (Object.keys(found).length > 0) {
+      requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+      return;
+    }
+    setBusy(true);
+    try {
+      const result = await client.changeEmail(address, password);
+      setNewEmail('');
+      setPassword('');
+      setSent(t('changeEmail.sent', { email: result?.pending_email || address, current: user?.email ?? '' }));
+    } catch (err) {
+      const split = splitError(err, ['new_email', 'password'] as const, problem);
+      const code = err instanceof ApiError ? err.code : null;
+      const field =
+        split.field ??
+        (code === 'invalid_credentials' ? 'password' : code === 'invalid_email' || code === 'invalid_field' ? 'new_email' : null);
+      if (field) setErrors({ [field]: split.detail && code === 'invalid_field' ? `${split.text} ${split.detail}` : split.text });
+      else setFormError(split.text);
+      if (code === 'invalid_credentials') setPassword('');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="email-heading">
+      <h2 id="email-heading">{t('changeEmail.section')}</h2>
+      <p className="muted">{t('changeEmail.hint')}</p>
+      <form ref={formRef} onSubmit={onSubmit} noValidate>
+        <FormError message={formError} />
+        <input type="text" name="username" autoComplete="username" value={user?.email ?? ''} readOnly hidden />
+        <Field label={t('changeEmail.new')} name="new_email" type="email" autoComplete="email" inputMode="email" required
+          value={newEmail} onChange={(e) => { setNewEmail(e.target.value); setErrors((x) => ({ ...x, new_email: undefined })); }}
+          error={errors.new_email} />
+        <Field label={t('field.current')} name="password" type="password" autoComplete="current-password" required
+          value={password} onChange={(e) => { setPassword(e.target.value); setErrors((x) => ({ ...x, password: undefined })); }}
+          error={errors.password} />
+        <button type="submit" disabled={busy}>{busy ? t('changeEmail.submitting') : t('changeEmail.submit')}</button>
+        <Notice message={sent} />
       </form>
     </section>
   );
@@ -297,10 +364,13 @@ export function ProfilePage() {
   const { t, problem } = useI18n();
   const formatDate = useDateFormat();
   const [sessionsKey, setSessionsKey] = useState(0);
+  // Set when a verification link signed the user in on its way here.
+  const verifiedEmail = (useLocation().state as { verifiedEmail?: string } | null)?.verifiedEmail;
 
   return (
     <div className="stack">
       <PageTitle>{t('profile.title')}</PageTitle>
+      {verifiedEmail ? <Notice message={t('profile.verifiedNotice', { email: verifiedEmail })} /> : null}
       <section className="card" aria-labelledby="summary-heading">
         <h2 id="summary-heading">{t('profile.summary')}</h2>
         {user ? (
@@ -333,6 +403,7 @@ export function ProfilePage() {
         )}
       </section>
       <NameSection />
+      <ChangeEmailSection />
       <PasswordSection onChanged={() => setSessionsKey((k) => k + 1)} />
       <SessionsSection reloadKey={sessionsKey} />
       <LogoutSection />

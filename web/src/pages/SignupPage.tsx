@@ -4,6 +4,7 @@ import { useAuth } from '../auth/AuthProvider';
 import { Field, FormError, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { MIN_PASSWORD_LENGTH, passwordStrength } from '../password/strength';
+import type { CheckEmailState } from './CheckEmailPage';
 import { EMAIL_PATTERN, MAX_NAME_LENGTH } from './validation';
 
 const FIELDS = ['name', 'email', 'password', 'confirm'] as const;
@@ -75,7 +76,8 @@ export function SignupPage() {
     try {
       const email = values.email.trim();
       const result = await client.signup(email, values.password, values.name.trim());
-      navigate('/check-email', { state: { email, verificationRequired: result?.verification_required !== false } });
+      const state: CheckEmailState = { email, verificationRequired: result?.verification_required !== false, sentAt: Date.now() };
+      navigate('/check-email', { state });
     } catch (error) {
       const split = splitError(error, FIELDS, problem);
       if (split.field) {
