@@ -24,8 +24,9 @@ std::string describe(const Error& e) {
 
 nlohmann::json fields_of(const OutboxMessage& m, int attempts) {
   return {{"id", m.id},
-          {"template_id", m.email.template_id},
-          {"to", m.email.to},
+          {"channel", m.channel},
+          {"template_id", template_of(m)},
+          {"to", recipient_of(m)},
           {"attempts", attempts}};
 }
 
@@ -47,9 +48,10 @@ std::string default_dispatcher_owner(Random& random) {
 }
 
 Dispatcher::Dispatcher(OutboxRepository& outbox, EmailChannel& channel, const Clock& clock,
-                       Random& random, DispatcherOptions options)
+                       Random& random, DispatcherOptions options, SmsChannel* sms)
     : outbox_(outbox),
       channel_(channel),
+      sms_(sms),
       clock_(clock),
       random_(random),
       options_(std::move(options)) {
@@ -122,14 +124,19 @@ bool Dispatcher::deliver(const OutboxMessage& m) {
   const int attempts = m.attempts + 1;
   Status sent;
   try {
-    sent = channel_.send(m.email, m.id);
+    if (m.channel == kChannelSms) {
+      sent = sms_ != nullptr ? sms_->send(m.sms, m.id)
+                             : Error::internal("no SMS channel is configured (sms.channel)");
+    } else {
+      sent = channel_.send(m.email, m.id);
+    }
   } catch (const std::exception& e) {
-    sent = Error::internal(std::string("e-mail channel threw: ") + e.what());
+    sent = Error::internal(std::string("delivery channel threw: ") + e.what());
   }
 
   if (sent) {
     ++sent_;
-    log::info("email sent", fields_of(m, attempts));
+    log::info("message sent", fields_of(m, attempts));
     auto marked = outbox_.mark_sent(m.id, options_.owner, attempts, clock_.now());
     if (!marked) {
       auto f = fields_of(m, attempts);

@@ -56,8 +56,9 @@ class Dispatcher {
   // Throws std::invalid_argument when an option is out of range (start-up failure). All
   // references must outlive the dispatcher; `random` is used from the dispatcher's thread
   // (OsRandom is safe to share).
+  // `sms` may be null: SMS messages then go dead with an error naming the missing channel.
   Dispatcher(OutboxRepository& outbox, EmailChannel& channel, const Clock& clock, Random& random,
-             DispatcherOptions options = {});
+             DispatcherOptions options = {}, SmsChannel* sms = nullptr);
   ~Dispatcher();  // stop()
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -101,6 +102,7 @@ class Dispatcher {
 
   OutboxRepository& outbox_;
   EmailChannel& channel_;
+  SmsChannel* sms_;
   const Clock& clock_;
   Random& random_;
   DispatcherOptions options_;

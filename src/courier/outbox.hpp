@@ -27,9 +27,10 @@ std::string_view to_string(OutboxStatus s) noexcept;
 std::optional<OutboxStatus> parse_outbox_status(std::string_view s) noexcept;
 
 struct OutboxMessage {
-  std::string id;  // UUIDv7
-  std::string channel = "email";
-  Email email;  // fully rendered
+  std::string id;                 // UUIDv7
+  std::string channel = "email";  // "email" (in `email`) or "sms" (in `sms`)
+  Email email;                    // fully rendered
+  Sms sms;
   OutboxStatus status = OutboxStatus::kQueued;
   int attempts = 0;             // delivery attempts made so far
   TimePoint next_attempt_at{};  // not before
@@ -39,6 +40,17 @@ struct OutboxMessage {
   TimePoint created_at{};
   std::optional<TimePoint> sent_at;
 };
+
+inline constexpr std::string_view kChannelEmail = "email";
+inline constexpr std::string_view kChannelSms = "sms";
+
+// The recipient and template of a message, whichever its channel.
+inline const std::string& recipient_of(const OutboxMessage& m) {
+  return m.channel == kChannelSms ? m.sms.to : m.email.to;
+}
+inline const std::string& template_of(const OutboxMessage& m) {
+  return m.channel == kChannelSms ? m.sms.template_id : m.email.template_id;
+}
 
 struct OutboxCounts {
   std::int64_t queued = 0;  // queued or sending

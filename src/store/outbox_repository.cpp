@@ -93,11 +93,42 @@ Result<Email> email_from_json(const std::string& payload, const std::string& id)
   return e;
 }
 
+nlohmann::json sms_to_json(const courier::Sms& m) {
+  return {{"to", m.to}, {"text", m.text}, {"template_id", m.template_id}};
+}
+
+Result<courier::Sms> sms_from_json(const std::string& payload, const std::string& id) {
+  auto j = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Error::internal("outbox: payload of " + id + " is not a JSON object");
+  }
+  courier::Sms m;
+  for (auto [field, name] :
+       {std::pair{&m.to, "to"}, {&m.text, "text"}, {&m.template_id, "template_id"}}) {
+    auto it = j.find(name);
+    if (it == j.end()) continue;
+    if (!it->is_string()) {
+      return Error::internal("outbox: payload of " + id + ": " + name + " is not a string");
+    }
+    *field = it->get<std::string>();
+  }
+  return m;
+}
+
+std::string payload_of(const OutboxMessage& m) {
+  return m.channel == courier::kChannelSms ? sms_to_json(m.sms).dump()
+                                           : email_to_json(m.email).dump();
+}
+
 Error invalid(std::string field, std::string message) {
   return Error::on_field(ErrorCode::kInvalidField, std::move(field), std::move(message));
 }
 
 Status check_message(const OutboxMessage& m) {
+  if (m.channel != courier::kChannelEmail && m.channel != courier::kChannelSms) {
+    return invalid("channel", "channel must be email or sms");
+  }
+  const bool sms = m.channel == courier::kChannelSms;
   const struct {
     const std::string& value;
     const char* name;
@@ -105,11 +136,11 @@ Status check_message(const OutboxMessage& m) {
     bool required;
   } fields[] = {{m.id, "id", 36, true},
                 {m.channel, "channel", 16, true},
-                {m.email.to, "to", 320, true},
-                {m.email.template_id, "template_id", 64, false},
+                {courier::recipient_of(m), "to", sms ? 32u : 320u, true},
+                {courier::template_of(m), "template_id", 64, false},
                 {m.email.to_name, "to_name", 0, false},
                 {m.email.subject, "subject", 0, false},
-                {m.email.text, "text", 0, false},
+                {sms ? m.sms.text : m.email.text, "text", 0, false},
                 {m.email.html, "html", 0, false}};
   for (const auto& f : fields) {
     if (f.required && f.value.empty()) return invalid(f.name, std::string(f.name) + " is empty");
@@ -154,9 +185,15 @@ struct OutboxRow {
     OutboxMessage m;
     m.id = id;
     m.channel = channel;
-    auto email = email_from_json(payload, id);
-    if (!email) return std::move(email).error();
-    m.email = std::move(*email);
+    if (channel == courier::kChannelSms) {
+      auto sms = sms_from_json(payload, id);
+      if (!sms) return std::move(sms).error();
+      m.sms = std::move(*sms);
+    } else {
+      auto email = email_from_json(payload, id);
+      if (!email) return std::move(email).error();
+      m.email = std::move(*email);
+    }
     auto s = courier::parse_outbox_status(status);
     if (!s) return Error::internal("outbox: unknown status '" + status + "' of " + id);
     m.status = *s;
@@ -180,7 +217,7 @@ class SqlOutboxRepository final : public courier::OutboxRepository {
     return with_write_session<Status>(
         db_, "outbox.enqueue",
         [&](soci::session& sql) -> Status {
-          const std::string payload = email_to_json(message.email).dump();
+          const std::string payload = payload_of(message);
           const std::string status(to_string(OutboxStatus::kQueued));
           const long long next = to_db(message.next_attempt_at);
           const long long created = to_db(message.created_at);
@@ -189,10 +226,10 @@ class SqlOutboxRepository final : public courier::OutboxRepository {
                  "attempts, next_attempt_at, lease_until, lease_owner, last_error, created_at, "
                  "sent_at) VALUES (:id, :channel, :recipient, :template_id, :payload, :status, "
                  ":attempts, :next, NULL, NULL, :error, :created, NULL)",
-              soci::use(message.id), soci::use(message.channel), soci::use(message.email.to),
-              soci::use(message.email.template_id), soci::use(payload), soci::use(status),
-              soci::use(message.attempts), soci::use(next), soci::use(error.value, error.ind),
-              soci::use(created);
+              soci::use(message.id), soci::use(message.channel),
+              soci::use(courier::recipient_of(message)), soci::use(courier::template_of(message)),
+              soci::use(payload), soci::use(status), soci::use(message.attempts), soci::use(next),
+              soci::use(error.value, error.ind), soci::use(created);
           return {};
         },
         /*unique_is_conflict=*/true);

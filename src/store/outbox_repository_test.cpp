@@ -121,6 +121,33 @@ TEST_P(OutboxRepositoryContract, EnqueueThenFindRoundTrips) {
   EXPECT_FALSE(unknown->has_value());
 }
 
+TEST_P(OutboxRepositoryContract, SmsMessagesRoundTripAndUnknownChannelsAreRefused) {
+  OutboxMessage m = make_message();
+  m.channel = "sms";
+  m.email = {};
+  m.sms = {"+821012345678", "[Latchkey] 인증 코드: 123456", "phone_code"};
+  ASSERT_TRUE(repo_->enqueue(m));
+  OutboxMessage f = get(m.id);
+  EXPECT_EQ(f.channel, "sms");
+  EXPECT_EQ(f.sms.to, "+821012345678");
+  EXPECT_EQ(f.sms.text, m.sms.text);
+  EXPECT_EQ(f.sms.template_id, "phone_code");
+  EXPECT_EQ(f.email.to, "");
+  soci::session sql(t_.db().pool());
+  std::string recipient;
+  sql << "SELECT recipient FROM outbox WHERE id = :id", soci::use(m.id), soci::into(recipient);
+  EXPECT_EQ(recipient, "+821012345678");
+
+  OutboxMessage bad = make_message();
+  bad.channel = "fax";
+  auto st = repo_->enqueue(bad);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kInvalidField);
+  auto none = repo_->find(bad.id);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+}
+
 TEST_P(OutboxRepositoryContract, EnqueueStoresAQueuedMessageWithoutLease) {
   OutboxMessage m = make_message();
   m.status = OutboxStatus::kSending;

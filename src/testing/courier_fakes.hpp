@@ -36,12 +36,16 @@ class FakeOutboxRepository final : public courier::OutboxRepository {
       std::size_t max;
     } fields[] = {{message.id, "id", 36},
                   {message.channel, "channel", 16},
-                  {message.email.to, "to", 320},
-                  {message.email.template_id, "template_id", 64},
+                  {courier::recipient_of(message), "to", 320},
+                  {courier::template_of(message), "template_id", 64},
                   {message.email.to_name, "to_name", 0},
                   {message.email.subject, "subject", 0},
                   {message.email.text, "text", 0},
+                  {message.sms.text, "sms_text", 0},
                   {message.email.html, "html", 0}};
+    if (message.channel != courier::kChannelEmail && message.channel != courier::kChannelSms) {
+      return Error::on_field(ErrorCode::kInvalidField, "channel", "channel invalid");
+    }
     for (const auto& f : fields) {
       const bool required = f.max != 0 && std::string_view(f.name) != "template_id";
       if ((required && f.value.empty()) || (f.max != 0 && f.value.size() > f.max) ||
