@@ -19,9 +19,10 @@ std::string_view Migration::script(Dialect d) const noexcept {
 
 std::span<const Migration> all_migrations() noexcept {
   // Add each new version here, in order.
-  static const std::array<Migration, 2> kAll = {
+  static const std::array<Migration, 3> kAll = {
       migrations::m0001_init(),
       migrations::m0002_courier_verifications(),
+      migrations::m0003_phone_mfa(),
   };
   return kAll;
 }

@@ -36,6 +36,7 @@ namespace migrations {
 // One accessor per version, defined in store/migrations/<version>_<name>.cpp.
 const Migration& m0001_init() noexcept;
 const Migration& m0002_courier_verifications() noexcept;
+const Migration& m0003_phone_mfa() noexcept;
 }  // namespace migrations
 
 }  // namespace latchkey::store

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/ids.hpp"
+#include "common/sealed_box.hpp"
 
 namespace latchkey::tokens {
 namespace {
@@ -32,36 +33,6 @@ std::string_view to_string(KeyState state) noexcept {
       return "retired";
   }
   return "unknown";
-}
-
-std::string seal_private_key(std::span<const std::uint8_t> master_key,
-                             std::span<const std::uint8_t> plaintext, Random& random) {
-  if (master_key.size() != crypto_secretbox_KEYBYTES) {
-    throw std::invalid_argument("master key must be 32 bytes");
-  }
-  Bytes out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size());
-  random.fill(std::span(out).first(crypto_secretbox_NONCEBYTES));
-  if (crypto_secretbox_easy(out.data() + crypto_secretbox_NONCEBYTES, plaintext.data(),
-                            plaintext.size(), out.data(), master_key.data()) != 0) {
-    throw std::runtime_error("crypto_secretbox_easy failed");
-  }
-  return base64_encode(out);
-}
-
-std::optional<Bytes> unseal_private_key(std::span<const std::uint8_t> master_key,
-                                        std::string_view sealed) {
-  if (master_key.size() != crypto_secretbox_KEYBYTES) return std::nullopt;
-  auto raw = base64_decode(sealed);
-  if (!raw || raw->size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
-    return std::nullopt;
-  }
-  const std::size_t cipher_len = raw->size() - crypto_secretbox_NONCEBYTES;
-  Bytes plain(cipher_len - crypto_secretbox_MACBYTES);
-  if (crypto_secretbox_open_easy(plain.data(), raw->data() + crypto_secretbox_NONCEBYTES,
-                                 cipher_len, raw->data(), master_key.data()) != 0) {
-    return std::nullopt;
-  }
-  return plain;
 }
 
 KeyRing::KeyRing(KeyRepository& repo, const Clock& clock, Random& random,
@@ -94,7 +65,7 @@ Status KeyRing::reload_locked() {
     }
     auto alg = parse_alg(stored.alg);
     if (!alg) return ring_error("signing key " + stored.kid + " has unknown alg " + stored.alg);
-    auto der = unseal_private_key(master_, stored.private_sealed);
+    auto der = open_box(master_, stored.private_sealed);
     if (!der) {
       return ring_error("cannot unseal signing key " + stored.kid +
                         ": the master key is wrong or the stored key is corrupted");
@@ -164,7 +135,7 @@ StoredKey KeyRing::new_key(Alg alg, TimePoint signs_from) {
   Bytes der = key.to_pkcs8();
   StoredKey stored{key.kid(),
                    std::string(to_string(key.alg())),
-                   seal_private_key(master_, der, random_),
+                   seal_box(master_, der, random_),
                    key.public_key().to_jwk().dump(),
                    clock_.now(),
                    signs_from,

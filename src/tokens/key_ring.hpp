@@ -113,11 +113,4 @@ class KeyRing {
   mutable std::atomic<std::shared_ptr<const KeySnapshot>> snapshot_;
 };
 
-// base64(nonce || crypto_secretbox_easy(plaintext, nonce, master_key)), nonce from random.
-std::string seal_private_key(std::span<const std::uint8_t> master_key,
-                             std::span<const std::uint8_t> plaintext, Random& random);
-// The plaintext, or nullopt when the text is malformed or was sealed under another key.
-std::optional<Bytes> unseal_private_key(std::span<const std::uint8_t> master_key,
-                                        std::string_view sealed);
-
 }  // namespace latchkey::tokens

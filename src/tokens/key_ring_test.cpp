@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "common/sealed_box.hpp"
 #include "tokens/jose.hpp"
 
 namespace latchkey::tokens {
@@ -94,10 +95,10 @@ TEST_F(KeyRingTest, FirstLoadGeneratesAKeyThatSignsAtOnce) {
   auto snap = ring.snapshot();
   ASSERT_TRUE(snap->signing);
   EXPECT_EQ(snap->signing->kid(), row.kid);
-  auto opened = unseal_private_key(master(1), row.private_sealed);
+  auto opened = open_box(master(1), row.private_sealed);
   ASSERT_TRUE(opened);
   EXPECT_EQ(*opened, snap->signing->to_pkcs8());
-  EXPECT_FALSE(unseal_private_key(master(2), row.private_sealed));
+  EXPECT_FALSE(open_box(master(2), row.private_sealed));
   EXPECT_EQ(row.public_jwk, snap->signing->public_key().to_jwk().dump());
   EXPECT_EQ(jwks_kids(*snap), std::vector<std::string>{row.kid});
   EXPECT_NE(snap->keys.find(row.kid), nullptr);
@@ -268,14 +269,14 @@ TEST(KeySealing, SealedFormatIsNonceThenCiphertext) {
   SeededRandom random(1);
   const Bytes key = master(3);
   const Bytes secret = {1, 2, 3, 4, 5};
-  std::string sealed = seal_private_key(key, secret, random);
+  std::string sealed = seal_box(key, secret, random);
   auto raw = base64_decode(sealed);
   ASSERT_TRUE(raw);
   EXPECT_EQ(raw->size(), 24u + 16u + secret.size());
-  EXPECT_EQ(unseal_private_key(key, sealed), secret);
-  EXPECT_NE(seal_private_key(key, secret, random), sealed);  // fresh nonce every time
-  EXPECT_FALSE(unseal_private_key(key, "not base64!"));
-  EXPECT_FALSE(unseal_private_key(key, base64_encode(Bytes(10, 0))));
+  EXPECT_EQ(open_box(key, sealed), secret);
+  EXPECT_NE(seal_box(key, secret, random), sealed);  // fresh nonce every time
+  EXPECT_FALSE(open_box(key, "not base64!"));
+  EXPECT_FALSE(open_box(key, base64_encode(Bytes(10, 0))));
 }
 
 }  // namespace
