@@ -41,7 +41,7 @@ class FlowTest : public ::testing::Test {
     return login_.run({email, password, {ip, "test"}});
   }
   std::string signup(const std::string& email) {
-    auto r = signup_.run({email, kPassword, "Jane", {"198.51.100.1", "test"}});
+    auto r = signup_.run({email, kPassword, "Jane", {"198.51.100.1", "test"}, ""});
     EXPECT_TRUE(r);
     auto u = users_.find_by_email(email);
     return u && *u ? (*u)->id : "";
@@ -78,7 +78,7 @@ TEST_F(FlowTest, SignupNormalisesAndLogsIn) {
 
 TEST_F(FlowTest, DuplicateSignupLooksTheSameAndChangesNothing) {
   const auto id = signup("jane@example.com");
-  auto again = signup_.run({"jane@example.com", "another fine passphrase 42", "Evil", {}});
+  auto again = signup_.run({"jane@example.com", "another fine passphrase 42", "Evil", {}, ""});
   ASSERT_TRUE(again);
   EXPECT_EQ(users_.size(), 1u);
   auto u = users_.find_by_id(id);
@@ -88,11 +88,11 @@ TEST_F(FlowTest, DuplicateSignupLooksTheSameAndChangesNothing) {
 }
 
 TEST_F(FlowTest, SignupRejectsBadInputWithoutWriting) {
-  EXPECT_EQ(signup_.run({"not-an-email", kPassword, "", {}}).error().code,
+  EXPECT_EQ(signup_.run({"not-an-email", kPassword, "", {}, ""}).error().code,
             ErrorCode::kInvalidEmail);
-  EXPECT_EQ(signup_.run({"jane@example.com", "short", "", {}}).error().code,
+  EXPECT_EQ(signup_.run({"jane@example.com", "short", "", {}, ""}).error().code,
             ErrorCode::kWeakPassword);
-  EXPECT_EQ(signup_.run({"jane@example.com", "password1", "", {}}).error().code,
+  EXPECT_EQ(signup_.run({"jane@example.com", "password1", "", {}, ""}).error().code,
             ErrorCode::kWeakPassword);
   EXPECT_EQ(users_.size(), 0u);
 }
@@ -110,7 +110,7 @@ TEST_F(FlowTest, RequireVerificationMakesPendingAccountsThatCannotLogIn) {
   CountingSender sender;
   SignupFlow pending(users_, uow_, &sender, hasher_, policy_, limiter_, audit_, clock_, random_,
                      {true, true});
-  auto r = pending.run({"jane@example.com", kPassword, "", {}});
+  auto r = pending.run({"jane@example.com", kPassword, "", {}, ""});
   ASSERT_TRUE(r);
   EXPECT_EQ(sender.sent_to, std::vector<std::string>{"jane@example.com"});
   EXPECT_TRUE(r->verification_required);
