@@ -119,6 +119,32 @@ std::string html_page(std::string_view lang, std::string_view title, std::string
               footer, "</td></tr>\n</table>\n</td></tr>\n</table>\n</div>\n</body>\n</html>\n"});
 }
 
+// "change_is_totp_enabled": the section that is true when choice `variable` is `value`.
+std::string choice_section(std::string_view variable, std::string_view value) {
+  return cat({variable, "_is_", value});
+}
+
+// Text that depends on a choice variable: one section per value,
+// "{{#change_is_a}}text a{{/change_is_a}}{{#change_is_b}}text b{{/change_is_b}}", of which
+// render() shows exactly one. `text_of` gives the text for a value.
+template <typename Entry, typename TextOf>
+std::string per_choice(std::string_view variable, const std::vector<Entry>& entries,
+                       TextOf text_of) {
+  std::string out;
+  for (const Entry& e : entries) {
+    const std::string section = choice_section(variable, e.value);
+    out += cat({"{{#", section, "}}", text_of(e), "{{/", section, "}}"});
+  }
+  return out;
+}
+
+// A sentence written with line breaks for the text part, as one line for HTML.
+std::string unwrap(std::string_view text) {
+  std::string out(text);
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  return out;
+}
+
 struct BuiltinTemplate {
   std::string_view id;
   std::string subject;
@@ -147,16 +173,26 @@ const std::map<std::string_view, std::vector<std::string>>& builtin_variables() 
       {kEmailChangeNotice, {"name", "new_email"}},
       {kPasswordReset, {"name", "link", "expires_minutes"}},
       {kPasswordChanged, {"name", "time"}},
+      {kSecurityNotice, {"name", "change", "time"}},
   };
   return vars;
 }
 
+// Choice variables and their values (see templates.hpp).
+const std::map<std::string_view, std::vector<std::string_view>, std::less<>>& choice_values() {
+  static const std::map<std::string_view, std::vector<std::string_view>, std::less<>> choices{
+      {"change", {std::begin(security_change::kAll), std::end(security_change::kAll)}},
+  };
+  return choices;
+}
+
 constexpr std::string_view kBrandingNames[] = {"product_name", "support_email", "public_url"};
 
-enum class VarKind { kOptional, kRequired, kCount };
+enum class VarKind { kOptional, kRequired, kCount, kChoice };
 
 VarKind kind_of(std::string_view name) {
   if (name == "name") return VarKind::kOptional;
+  if (choice_values().contains(name)) return VarKind::kChoice;
   if (name.starts_with("expires_")) return VarKind::kCount;
   return VarKind::kRequired;
 }
@@ -169,6 +205,9 @@ std::set<std::string, std::less<>> allowed_names(const std::vector<std::string>&
   for (const auto& v : variables) {
     names.insert(v);
     if (kind_of(v) == VarKind::kCount) names.insert(v + std::string(kIsOneSuffix));
+    if (kind_of(v) == VarKind::kChoice) {
+      for (auto value : choice_values().find(v)->second) names.insert(choice_section(v, value));
+    }
   }
   return names;
 }
@@ -627,6 +666,20 @@ Result<Email> TemplateSet::render(std::string_view id, std::string_view locale, 
         const bool one = value.find_first_not_of('0') == value.size() - 1 && value.back() == '1';
         text_data.set(name + std::string(kIsOneSuffix), mustache::data(one));
         html_data.set(name + std::string(kIsOneSuffix), mustache::data(one));
+        break;
+      }
+      case VarKind::kChoice: {
+        // The caller's value selects a section; it is never matched loosely (case, spaces).
+        const auto& allowed = choice_values().find(name)->second;
+        if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+          return bad_value(name, value.empty() ? "\"" + name + "\" is missing or empty"
+                                               : "\"" + name + "\" is not a known value");
+        }
+        for (auto choice : allowed) {
+          const bool selected = choice == value;
+          text_data.set(choice_section(name, choice), mustache::data(selected));
+          html_data.set(choice_section(name, choice), mustache::data(selected));
+        }
         break;
       }
     }

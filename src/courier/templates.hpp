@@ -29,6 +29,9 @@ namespace latchkey::courier {
 // or absent (the greeting then has no name); every other variable is required and non-empty.
 // Counts (expires_hours, expires_minutes) are decimal integers; templates also see
 // {{#expires_hours_is_one}} for singular/plural wording.
+// Choices (change) take one value from a fixed list; templates also see one boolean section per
+// value, {{#change_is_<value>}}, of which exactly one is true, so that each value gets its own
+// wording without the caller's string reaching the text. Any other value is refused.
 
 // name, link, code, expires_hours
 inline constexpr std::string_view kVerifyEmail = "verify_email";
@@ -40,6 +43,22 @@ inline constexpr std::string_view kEmailChangeNotice = "email_change_notice";
 inline constexpr std::string_view kPasswordReset = "password_reset";
 // name, time (pre-formatted, e.g. "2025-03-01 14:05 UTC")
 inline constexpr std::string_view kPasswordChanged = "password_changed";
+// Sent when a signed-in user changes a security setting: name, change (one of
+// security_change::kAll), time (pre-formatted, e.g. "2026-12-01 06:40 UTC")
+inline constexpr std::string_view kSecurityNotice = "security_notice";
+
+// The values of security_notice's `change`.
+namespace security_change {
+inline constexpr std::string_view kTotpEnabled = "totp_enabled";
+inline constexpr std::string_view kTotpDisabled = "totp_disabled";
+inline constexpr std::string_view kRecoveryCodesRegenerated = "recovery_codes_regenerated";
+inline constexpr std::string_view kRecoveryCodeUsed = "recovery_code_used";
+inline constexpr std::string_view kPhoneVerified = "phone_verified";
+inline constexpr std::string_view kPhoneRemoved = "phone_removed";
+inline constexpr std::string_view kAll[] = {
+    kTotpEnabled,      kTotpDisabled,  kRecoveryCodesRegenerated,
+    kRecoveryCodeUsed, kPhoneVerified, kPhoneRemoved};
+}  // namespace security_change
 
 // Values available in every template as {{product_name}}, {{support_email}}, {{public_url}}.
 // An empty support_email is absent: templates show their contact line inside
@@ -68,7 +87,7 @@ class TemplateSet {
   // Renders template `id` in `locale` (a tag such as "ko-KR"; an unsupported or empty one falls
   // back to the default locale). `values` are the template variables. Errors (kInvalidField,
   // with `field` set): unknown id (field "template_id"); a missing, unknown, non-UTF-8 or
-  // malformed variable (field = the variable name).
+  // malformed variable, or a choice outside its list (field = the variable name).
   Result<Email> render(std::string_view id, std::string_view locale, std::string to,
                        std::string to_name, const std::map<std::string, std::string>& values) const;
 

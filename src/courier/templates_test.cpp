@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -71,9 +72,10 @@ TEST(TemplateSet, BuiltinsLoad) {
   const auto set = TemplateSet::load("", test_branding());
   EXPECT_EQ(set.locales(), (std::vector<std::string>{"en", "ko"}));
   EXPECT_EQ(set.default_locale(), "en");
-  EXPECT_EQ(set.template_ids(),
-            (std::vector<std::string>{"email_change_notice", "email_change_verify",
-                                      "password_changed", "password_reset", "verify_email"}));
+  EXPECT_EQ(
+      set.template_ids(),
+      (std::vector<std::string>{"email_change_notice", "email_change_verify", "password_changed",
+                                "password_reset", "security_notice", "verify_email"}));
 }
 
 TEST(TemplateSet, VerifyEmailEnglish) {
@@ -145,6 +147,8 @@ TEST(TemplateSet, EveryTemplateRendersInEveryLocale) {
       {"password_reset",
        {{"name", "Kim"}, {"link", "https://auth.example.com/r"}, {"expires_minutes", "30"}}},
       {"password_changed", {{"name", "Kim"}, {"time", "2025-03-01 14:05 UTC"}}},
+      {"security_notice",
+       {{"name", "Kim"}, {"change", "phone_removed"}, {"time", "2026-12-01 06:40 UTC"}}},
   };
   ASSERT_EQ(values.size(), set.template_ids().size());
   for (const auto& locale : set.locales()) {
@@ -156,7 +160,10 @@ TEST(TemplateSet, EveryTemplateRendersInEveryLocale) {
       EXPECT_FALSE(contains(mail->subject, "\n"));
       EXPECT_TRUE(contains(mail->html, "<html lang=\"" + locale + "\""));
       for (const auto& [name, value] : vals) {
-        if (name == "name" && locale == "ko") {
+        if (name == "change") {  // selects a sentence; never shown as it is
+          EXPECT_FALSE(contains(mail->text, value));
+          EXPECT_FALSE(contains(mail->html, value));
+        } else if (name == "name" && locale == "ko") {
           EXPECT_TRUE(contains(mail->text, "Kim님, 안녕하세요."));
         } else {
           EXPECT_TRUE(contains(mail->text, value)) << name;
@@ -198,6 +205,220 @@ TEST(TemplateSet, SecurityNoticesLinkToForgotPassword) {
   EXPECT_TRUE(contains(changed->text, "변경 일시: 2025-03-01 14:05 KST"));
   EXPECT_TRUE(contains(changed->text, "\nhttps://auth.example.com/forgot-password\n"));
   EXPECT_TRUE(contains(changed->text, "help@example.com 주소로 연락해 주시면"));
+}
+
+Values notice_values(std::string_view change, std::string name = "Kim") {
+  return {
+      {"name", std::move(name)}, {"change", std::string(change)}, {"time", "2026-12-01 06:40 UTC"}};
+}
+
+// The wording of each kind of security change: subject, sentence (as in the text part).
+struct ChangeWording {
+  std::string_view change;
+  std::string en_subject;
+  std::string en_sentence;
+  std::string ko_subject;
+  std::string ko_sentence;
+};
+
+const std::vector<ChangeWording>& change_wordings() {
+  static const std::vector<ChangeWording> wordings{
+      {security_change::kTotpEnabled,
+       "Two-step verification was turned on for your Latchkey account",
+       "Two-step verification with an authenticator app was turned on for your\n"
+       "Latchkey account.",
+       "Latchkey 2단계 인증이 사용 설정되었습니다",
+       "Latchkey 계정에 인증 앱을 이용한 2단계 인증이 사용 설정되었습니다."},
+      {security_change::kTotpDisabled,
+       "Two-step verification was turned off for your Latchkey account",
+       "Two-step verification with an authenticator app was turned off for your\n"
+       "Latchkey account.",
+       "Latchkey 2단계 인증이 사용 중지되었습니다",
+       "Latchkey 계정에서 인증 앱을 이용한 2단계 인증이 사용 중지되었습니다."},
+      {security_change::kRecoveryCodesRegenerated,
+       "New recovery codes were created for your Latchkey account",
+       "New recovery codes were created for your Latchkey account, and\n"
+       "the old codes no longer work.",
+       "Latchkey 복구 코드가 새로 발급되었습니다",
+       "Latchkey 계정의 복구 코드가 새로 발급되어 이전 복구 코드는 더 이상\n"
+       "사용할 수 없습니다."},
+      {security_change::kRecoveryCodeUsed,
+       "A recovery code was used to sign in to your Latchkey account",
+       "A recovery code was used to sign in to your Latchkey account.",
+       "Latchkey 로그인에 복구 코드가 사용되었습니다",
+       "Latchkey 계정에 로그인하는 데 복구 코드가 사용되었습니다."},
+      {security_change::kPhoneVerified, "A phone number was added to your Latchkey account",
+       "A phone number was verified and added to your Latchkey account.",
+       "Latchkey 계정에 전화번호가 등록되었습니다",
+       "인증된 전화번호가 Latchkey 계정에 등록되었습니다."},
+      {security_change::kPhoneRemoved, "A phone number was removed from your Latchkey account",
+       "A phone number was removed from your Latchkey account.",
+       "Latchkey 계정에서 전화번호가 삭제되었습니다",
+       "Latchkey 계정에서 전화번호가 삭제되었습니다."},
+  };
+  return wordings;
+}
+
+std::string one_line_of(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+TEST(TemplateSet, SecurityNoticeSaysWhatChangedInEachLocale) {
+  const auto set = TemplateSet::load("", test_branding());
+  ASSERT_EQ(change_wordings().size(), std::size(security_change::kAll));
+  for (const auto& w : change_wordings()) {
+    for (const std::string locale : {"en", "ko"}) {
+      SCOPED_TRACE(locale + "/" + std::string(w.change));
+      const bool en = locale == "en";
+      auto mail =
+          set.render(kSecurityNotice, locale, "kim@example.com", "Kim", notice_values(w.change));
+      ASSERT_TRUE(mail) << mail.error().log_detail;
+      EXPECT_EQ(mail->template_id, "security_notice");
+      EXPECT_EQ(mail->subject, en ? w.en_subject : w.ko_subject);
+      const std::string& sentence = en ? w.en_sentence : w.ko_sentence;
+      const std::string greeting = en ? "Hi Kim,\n\n" : "Kim님, 안녕하세요.\n\n";
+      EXPECT_TRUE(mail->text.starts_with(greeting + sentence + "\n\n")) << mail->text;
+      EXPECT_TRUE(
+          contains(mail->html, "<p style=\"margin:0 0 16px;\">" + one_line_of(sentence) + "</p>"))
+          << mail->html;
+      EXPECT_TRUE(contains(mail->html, "<title>" + mail->subject + "</title>"));
+      // Only this kind's sentence, none of the others.
+      for (const auto& other : change_wordings()) {
+        if (other.change == w.change) continue;
+        const std::string& other_sentence = en ? other.en_sentence : other.ko_sentence;
+        EXPECT_FALSE(contains(mail->text, other_sentence)) << other.change;
+        EXPECT_FALSE(contains(mail->html, one_line_of(other_sentence))) << other.change;
+      }
+      // When, and what to do if it wasn't you.
+      if (en) {
+        EXPECT_TRUE(contains(mail->text, "\nThis happened on 2026-12-01 06:40 UTC.\n"));
+        EXPECT_TRUE(contains(mail->text, "\nIf this wasn't you, someone else may have access"));
+        EXPECT_TRUE(contains(mail->text, "Then contact us at help@example.com so that"));
+        EXPECT_TRUE(contains(mail->html, "This happened on 2026-12-01 06:40 UTC."));
+      } else {
+        EXPECT_TRUE(contains(mail->text, "\n일시: 2026-12-01 06:40 UTC\n"));
+        EXPECT_TRUE(contains(mail->text, "\n본인이 하신 것이 아니라면 다른 사람이"));
+        EXPECT_TRUE(contains(mail->text, "그다음 help@example.com 주소로 연락해 주시면"));
+        EXPECT_TRUE(contains(mail->html, "일시: 2026-12-01 06:40 UTC"));
+      }
+      EXPECT_TRUE(contains(mail->text, "\n\nhttps://auth.example.com/forgot-password\n\n"));
+      EXPECT_TRUE(contains(mail->html, "<a href=\"https://auth.example.com/forgot-password\""));
+      EXPECT_TRUE(
+          contains(mail->html, "<a href=\"mailto:help@example.com\" style=\"color:#1d4ed8;\">"));
+      EXPECT_FALSE(contains(mail->text, "\n\n\n")) << mail->text;
+      EXPECT_FALSE(contains(mail->text, w.change));
+      for (const std::string* part : {&mail->subject, &mail->text, &mail->html}) {
+        EXPECT_FALSE(contains(*part, "{{")) << *part;
+        EXPECT_TRUE(is_valid_utf8(*part));
+      }
+    }
+  }
+}
+
+TEST(TemplateSet, SecurityNoticeWithoutNameOrSupportEmail) {
+  Branding branding = test_branding();
+  branding.support_email.clear();
+  const auto set = TemplateSet::load("", branding);
+  Values values = notice_values(security_change::kRecoveryCodeUsed);
+  values.erase("name");
+  auto en = set.render(kSecurityNotice, "en", "a@example.com", "", values);
+  ASSERT_TRUE(en) << en.error().log_detail;
+  EXPECT_TRUE(en->text.starts_with("Hi,\n\nA recovery code was used")) << en->text;
+  EXPECT_TRUE(
+      en->text.ends_with("Reset\nyour password now:\n\nhttps://auth.example.com/forgot-password\n\n"
+                         "Latchkey\nhttps://auth.example.com\n"))
+      << en->text;
+  EXPECT_FALSE(contains(en->html, "mailto:"));
+  EXPECT_FALSE(contains(en->html, "contact us"));
+  auto ko = set.render(kSecurityNotice, "ko-KR", "a@example.com", "", values);
+  ASSERT_TRUE(ko);
+  EXPECT_TRUE(ko->text.starts_with("안녕하세요.\n\nLatchkey 계정에 로그인하는 데")) << ko->text;
+  EXPECT_FALSE(contains(ko->text, "연락해 주시면"));
+  EXPECT_FALSE(contains(ko->html, "mailto:"));
+}
+
+TEST(TemplateSet, SecurityNoticeRefusesUnknownChange) {
+  const auto set = TemplateSet::load("", test_branding());
+  for (const std::string bad :
+       {"", "TOTP_ENABLED", " totp_enabled", "totp_enabled ", "totp", "password_changed",
+        "change_is_totp_enabled", "<b>totp_enabled</b>", "totp_enabled\n", "{{name}}"}) {
+    SCOPED_TRACE(bad);
+    auto mail = set.render(kSecurityNotice, "en", "a@example.com", "", notice_values(bad));
+    ASSERT_FALSE(mail);
+    EXPECT_EQ(mail.error().code, ErrorCode::kInvalidField);
+    EXPECT_EQ(mail.error().field, "change");
+  }
+  Values missing = notice_values(security_change::kTotpEnabled);
+  missing.erase("change");
+  auto r1 = set.render(kSecurityNotice, "ko", "a@example.com", "", missing);
+  ASSERT_FALSE(r1);
+  EXPECT_EQ(r1.error().field, "change");
+  // The sections are computed, not variables a caller may pass.
+  Values section = notice_values(security_change::kTotpEnabled);
+  section["change_is_totp_disabled"] = "1";
+  auto r2 = set.render(kSecurityNotice, "en", "a@example.com", "", section);
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().field, "change_is_totp_disabled");
+  Values no_time = notice_values(security_change::kTotpEnabled);
+  no_time.erase("time");
+  auto r3 = set.render(kSecurityNotice, "en", "a@example.com", "", no_time);
+  ASSERT_FALSE(r3);
+  EXPECT_EQ(r3.error().field, "time");
+}
+
+TEST(TemplateSet, SecurityNoticeHostileNameEscapedInHtml) {
+  const auto set = TemplateSet::load("", test_branding());
+  const std::string hostile = "<img src=x onerror=alert(1)>\"'&";
+  for (const std::string locale : {"en", "ko"}) {
+    auto mail = set.render(kSecurityNotice, locale, "a@example.com", hostile,
+                           notice_values(security_change::kPhoneVerified, hostile));
+    ASSERT_TRUE(mail) << mail.error().log_detail;
+    EXPECT_TRUE(contains(mail->html, "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;"));
+    EXPECT_FALSE(contains(mail->html, "<img"));
+    EXPECT_TRUE(contains(mail->text, hostile));
+  }
+}
+
+TEST(TemplateSet, SecurityNoticeOverrideUsesChangeSections) {
+  OverrideDir dir;
+  dir.write("en/security_notice.subject.mustache",
+            "{{#change_is_phone_removed}}Phone removed{{/change_is_phone_removed}}"
+            "{{^change_is_phone_removed}}Security change ({{change}}){{/change_is_phone_removed}}");
+  dir.write("ko/security_notice.html.mustache",
+            "<p>{{#change_is_totp_enabled}}OTP 켜짐{{/change_is_totp_enabled}}"
+            "{{#change_is_totp_disabled}}OTP 꺼짐{{/change_is_totp_disabled}} {{name}}</p>");
+  const auto set = TemplateSet::load(dir.path(), test_branding());
+  auto removed = set.render(kSecurityNotice, "en", "a@example.com", "",
+                            notice_values(security_change::kPhoneRemoved));
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->subject, "Phone removed");
+  // The built-in text part is kept.
+  EXPECT_TRUE(contains(removed->text, "A phone number was removed from your Latchkey account."));
+  auto other = set.render(kSecurityNotice, "en", "a@example.com", "",
+                          notice_values(security_change::kTotpEnabled));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->subject, "Security change (totp_enabled)");
+  auto ko = set.render(kSecurityNotice, "ko", "a@example.com", "",
+                       notice_values(security_change::kTotpDisabled, "<b>"));
+  ASSERT_TRUE(ko);
+  EXPECT_EQ(ko->html, "<p>OTP 꺼짐 &lt;b&gt;</p>");
+  auto unknown = set.render(kSecurityNotice, "ko", "a@example.com", "", notice_values("totp_on"));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().field, "change");
+
+  {
+    OverrideDir bad;
+    bad.write("en/security_notice.txt.mustache",
+              "{{#change_is_sms_enabled}}x{{/change_is_sms_enabled}}\n");
+    expect_load_error(bad, "unknown variable \"change_is_sms_enabled\" at line 1");
+  }
+  {
+    OverrideDir bad;  // the sections belong to security_notice only
+    bad.write("en/password_changed.txt.mustache",
+              "{{#change_is_totp_enabled}}x{{/change_is_totp_enabled}}\n");
+    expect_load_error(bad, "unknown variable \"change_is_totp_enabled\"");
+  }
 }
 
 TEST(TemplateSet, SupportLineHiddenWithoutSupportEmail) {
