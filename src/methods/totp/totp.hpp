@@ -33,7 +33,7 @@ struct TotpParams {
 // start-up.
 void validate(const TotpParams& params);
 
-constexpr std::size_t kTotpSecretBytes = 20;  // 160 bits, the HMAC-SHA1 block RFC 4226 advises
+inline constexpr std::size_t kTotpSecretBytes = 20;  // 160 bits, as RFC 4226 section 4 advises
 
 // kTotpSecretBytes random bytes.
 std::vector<std::uint8_t> new_totp_secret(Random& random);
