@@ -34,6 +34,18 @@ void init_curl_once() {
   });
 }
 
+void set_transfer_basics(CurlOptions& set, const std::string& url, const char* protocols,
+                         char* errbuf) {
+  set(CURLOPT_ERRORBUFFER, errbuf);
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_URL, url.c_str());
+  set(CURLOPT_PROTOCOLS_STR, protocols);
+  // Security invariant: the peer certificate and host name are always verified.
+  set(CURLOPT_SSL_VERIFYPEER, 1L);
+  set(CURLOPT_SSL_VERIFYHOST, 2L);
+  set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+}
+
 bool transient_curl_error(CURLcode rc) {
   switch (rc) {
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -127,19 +139,9 @@ Result<HttpResponse> post_http(const HttpRequest& request, std::string_view who)
 
   HttpResponse response;
   char errbuf[CURL_ERROR_SIZE] = {};
-  CURLcode rc = CURLE_OK;
-  const auto set = [&](CURLoption opt, auto value) {
-    if (rc == CURLE_OK) rc = curl_easy_setopt(h.get(), opt, value);
-  };
-  set(CURLOPT_ERRORBUFFER, errbuf);
-  set(CURLOPT_NOSIGNAL, 1L);
-  set(CURLOPT_URL, request.url.c_str());
-  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  CurlOptions set(h.get());
+  set_transfer_basics(set, request.url, "http,https", errbuf);
   set(CURLOPT_FOLLOWLOCATION, 0L);
-  // Security invariant: the peer certificate and host name are always verified.
-  set(CURLOPT_SSL_VERIFYPEER, 1L);
-  set(CURLOPT_SSL_VERIFYHOST, 2L);
-  set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   set(CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.timeout.count()));
   set(CURLOPT_HTTPHEADER, headers.get());
@@ -154,11 +156,12 @@ Result<HttpResponse> post_http(const HttpRequest& request, std::string_view who)
   set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   set(CURLOPT_WRITEFUNCTION, &collect_body);
   set(CURLOPT_WRITEDATA, &response.body);
-  if (rc != CURLE_OK) {
-    return Error::internal(prefix + "setting up the request: " + curl_error_detail(rc, errbuf));
+  if (set.code() != CURLE_OK) {
+    return Error::internal(prefix +
+                           "setting up the request: " + curl_error_detail(set.code(), errbuf));
   }
 
-  rc = curl_easy_perform(h.get());
+  const CURLcode rc = curl_easy_perform(h.get());
   if (rc != CURLE_OK) {
     // Even when a status line arrived before the failure, the answer is incomplete: whether the
     // gateway took the message is unknown, so a transient failure is retried (the gateway gets

@@ -49,6 +49,33 @@ struct CurlStr {
   ~CurlStr() { curl_free(p); }
 };
 
+// Sets options one after another and keeps the first failure, so a transfer's setup reads as a
+// list:
+//   CurlOptions set(h.get());
+//   set(CURLOPT_POST, 1L);
+//   if (set.code() != CURLE_OK) return ...;
+class CurlOptions {
+ public:
+  explicit CurlOptions(CURL* h) : h_(h) {}
+  template <typename T>
+  void operator()(CURLoption option, T value) {
+    if (code_ == CURLE_OK) code_ = curl_easy_setopt(h_, option, value);
+  }
+  CURLcode code() const { return code_; }
+
+ private:
+  CURL* h_;
+  CURLcode code_ = CURLE_OK;
+};
+
+// What every courier transfer sets, whatever its protocol: `errbuf` (CURL_ERROR_SIZE bytes,
+// alive until the transfer ends) as the error buffer, no signals (threads), `url`, no protocol
+// but those in `protocols` (curl's list: "http,https", "smtp,smtps"), and the TLS invariant: the
+// peer certificate and host name are always verified, TLS 1.2 at least. Protocol rules (HTTP
+// redirects, SMTP STARTTLS) stay with the caller.
+void set_transfer_basics(CurlOptions& set, const std::string& url, const char* protocols,
+                         char* errbuf);
+
 // Transport failures a later attempt may fix: DNS, connect, timeout, TLS handshake or peer
 // verification, STARTTLS refused, connection dropped, a garbled reply. Anything else (bad
 // option, unsupported protocol, unreadable CA file) is a local or configuration problem.

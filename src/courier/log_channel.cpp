@@ -1,18 +1,12 @@
 #include "courier/log_channel.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <stdexcept>
-#include <system_error>
 
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "courier/atomic_file.hpp"
 #include "courier/mime.hpp"
 
 namespace latchkey::courier {
@@ -20,50 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string file_name(std::string_view message_id) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : message_id) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-    }
-  }
-  if (out.empty()) out = "%";  // never produced by the escaping above
-  return out + ".eml";
-}
-
-Error unavailable(std::string detail) {
-  return Error{ErrorCode::kUnavailable, "e-mail could not be written", {}, {}, std::move(detail)};
-}
-
-// Writes `data` to a new file `tmp` (mode 0600) and renames it to `path`.
-Status write_atomically(const fs::path& tmp, const fs::path& path, std::string_view data) {
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return unavailable("log channel: open " + tmp.string() + ": " + std::strerror(errno));
-  std::string error;
-  if (::fchmod(fd, 0600) != 0) error = std::string("fchmod: ") + std::strerror(errno);
-  std::size_t done = 0;
-  while (error.empty() && done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) error = std::string("write: ") + std::strerror(errno);
-    if (n > 0) done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0 && error.empty()) error = std::string("close: ") + std::strerror(errno);
-  if (error.empty() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = std::string("rename: ") + std::strerror(errno);
-  }
-  if (!error.empty()) {
-    ::unlink(tmp.c_str());
-    return unavailable("log channel: " + path.string() + ": " + error);
-  }
-  return {};
-}
+constexpr std::string_view kSuffix = ".eml";
 
 bool url_char(unsigned char c) {
   if (c <= 0x20 || c >= 0x7F) return false;
@@ -85,7 +36,7 @@ LogChannel::LogChannel(std::string dir, std::string from_address, std::string fr
 }
 
 std::string LogChannel::path_for(std::string_view message_id) const {
-  return (fs::path(dir_) / file_name(message_id)).string();
+  return (fs::path(dir_) / message_file_name(message_id, kSuffix)).string();
 }
 
 Status LogChannel::send(const Email& email, const std::string& message_id) {
@@ -101,23 +52,20 @@ Status LogChannel::send(const Email& email, const std::string& message_id) {
                             clock_.now(), "=_lk_" + random.token(24)};
   const std::string message = build_mime(email, headers);
 
-  std::error_code ec;
-  const fs::path dir(dir_);
-  if (fs::create_directories(dir, ec)) {
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  const std::string path = path_for(message_id);
+  if (Status s =
+          write_file_atomically(dir_, message_file_name(message_id, kSuffix), message,
+                                {.who = "log channel", .message = "e-mail could not be written"});
+      !s.ok()) {
+    return s;
   }
-  if (ec) return unavailable("log channel: create " + dir_ + ": " + ec.message());
-
-  const fs::path path = path_for(message_id);
-  const fs::path tmp = dir / ("." + file_name(message_id) + ".tmp-" + random.token(9));
-  if (Status s = write_atomically(tmp, path, message); !s.ok()) return s;
 
   log::info("email written to file (log mail channel, development only)",
             {{"to", email.to},
              {"subject", email.subject},
              {"template_id", email.template_id},
              {"message_id", message_id},
-             {"file", path.string()},
+             {"file", path},
              {"urls", urls_in(email.text)}});
   return {};
 }

@@ -1,20 +1,13 @@
 #include "courier/sms_channels.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
-#include <system_error>
 
 #include "common/encoding.hpp"
 #include "common/log.hpp"
-#include "common/random.hpp"
+#include "courier/atomic_file.hpp"
 #include "courier/curl_support.hpp"
 
 namespace latchkey::courier {
@@ -126,51 +119,7 @@ Status judge(long status, std::string detail) {
   return Error{ErrorCode::kInternal, "SMS gateway refused the message", {}, {}, std::move(detail)};
 }
 
-std::string file_name(std::string_view message_id) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : message_id) {
-    if (is_alnum(static_cast<char>(c)) || c == '-' || c == '_') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-    }
-  }
-  if (out.empty()) out = "%";
-  return out + ".txt";
-}
-
-Error unwritable(std::string detail) {
-  return Error{ErrorCode::kUnavailable, "SMS could not be written", {}, {}, std::move(detail)};
-}
-
-// Writes `data` to a new file `tmp` (mode 0600) and renames it to `path`.
-Status write_atomically(const fs::path& tmp, const fs::path& path, std::string_view data) {
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return unwritable("log sms channel: open " + tmp.string() + ": " + std::strerror(errno));
-  }
-  std::string error;
-  if (::fchmod(fd, 0600) != 0) error = std::string("fchmod: ") + std::strerror(errno);
-  std::size_t done = 0;
-  while (error.empty() && done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) error = std::string("write: ") + std::strerror(errno);
-    if (n > 0) done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0 && error.empty()) error = std::string("close: ") + std::strerror(errno);
-  if (error.empty() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = std::string("rename: ") + std::strerror(errno);
-  }
-  if (!error.empty()) {
-    ::unlink(tmp.c_str());
-    return unwritable("log sms channel: " + path.string() + ": " + error);
-  }
-  return {};
-}
+constexpr std::string_view kLogSuffix = ".txt";
 
 }  // namespace
 
@@ -325,32 +274,28 @@ LogSmsChannel::LogSmsChannel(std::string dir) : dir_(std::move(dir)) {
 }
 
 std::string LogSmsChannel::path_for(std::string_view message_id) const {
-  return (fs::path(dir_) / file_name(message_id)).string();
+  return (fs::path(dir_) / message_file_name(message_id, kLogSuffix)).string();
 }
 
 Status LogSmsChannel::send(const Sms& sms, const std::string& message_id) {
   if (Status s = check_sms(sms, message_id, "log sms channel"); !s.ok()) return s;
 
-  std::error_code ec;
-  const fs::path dir(dir_);
-  if (fs::create_directories(dir, ec)) {
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  }
-  if (ec) return unwritable("log sms channel: create " + dir_ + ": " + ec.message());
-
   const std::string content = "to: " + sms.to + "\ntemplate_id: " + sms.template_id +
                               "\nmessage_id: " + message_id + "\n\n" + sms.text + "\n";
-  OsRandom random;
-  const fs::path path = path_for(message_id);
-  const fs::path tmp = dir / ("." + file_name(message_id) + ".tmp-" + random.token(9));
-  if (Status s = write_atomically(tmp, path, content); !s.ok()) return s;
+  const std::string path = path_for(message_id);
+  if (Status s =
+          write_file_atomically(dir_, message_file_name(message_id, kLogSuffix), content,
+                                {.who = "log sms channel", .message = "SMS could not be written"});
+      !s.ok()) {
+    return s;
+  }
 
   // Development only: the text, one-time code included, goes to the log on purpose.
   log::info("sms written to file (log sms channel, development only)",
             {{"to", sms.to},
              {"template_id", sms.template_id},
              {"message_id", message_id},
-             {"file", path.string()},
+             {"file", path},
              {"text", sms.text}});
   return {};
 }
