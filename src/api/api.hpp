@@ -6,6 +6,8 @@
 #include <string>
 
 #include "flows/login/login_flow.hpp"
+#include "flows/mfa/mfa_flow.hpp"
+#include "flows/phone/phone_flow.hpp"
 #include "flows/recovery/recovery_flow.hpp"
 #include "flows/settings/settings_flow.hpp"
 #include "flows/signup/signup_flow.hpp"
@@ -31,6 +33,8 @@ struct AuthApiDeps {
   sessions::SessionService& sessions;
   flows::EmailFlow& email;
   flows::RecoveryFlow& recovery;
+  flows::MfaFlow& mfa;
+  flows::PhoneFlow& phone;
   AccessVerifier verify;
   http::Metrics& metrics;
   CookieOptions cookies;
@@ -42,6 +46,8 @@ struct MeApiDeps {
   flows::SettingsFlow& settings;
   sessions::SessionService& sessions;
   flows::EmailFlow& email;
+  flows::MfaFlow& mfa;
+  flows::PhoneFlow& phone;
 };
 
 struct WellKnownDeps {

@@ -62,6 +62,21 @@ Response token_response(const Context& ctx, const AuthApiDeps& deps, const sessi
   return res;
 }
 
+// Tokens, or {mfa_required, mfa_token, methods, expires_in} when a second factor is needed (no
+// tokens, no cookies).
+Response login_response(const Context& ctx, const AuthApiDeps& deps,
+                        const flows::LoginOutcome& outcome, bool cookie_mode) {
+  if (outcome.tokens) return token_response(ctx, deps, *outcome.tokens, cookie_mode);
+  const auto& c = *outcome.challenge;
+  auto res = json(ctx, HttpStatus::ok,
+                  {{"mfa_required", true},
+                   {"mfa_token", c.mfa_token},
+                   {"methods", c.methods},
+                   {"expires_in", c.expires_in}});
+  res.set(http::Field::cache_control, "no-store");
+  return res;
+}
+
 void clear_cookies(Response& res, const CookieOptions& o) {
   const auto names = cookie_names(o);
   res.insert(http::Field::set_cookie,
@@ -124,13 +139,13 @@ Response login(const Context& ctx, AuthApiDeps& deps) {
   if (auto st = body->finish(); !st) return problem(ctx, st.error());
   if (!cookie_mode) return problem(ctx, cookie_mode.error());
   req.client = client_of(ctx);
-  auto tokens = deps.login.run(req);
-  if (tokens) {
+  auto outcome = deps.login.run(req);
+  if (outcome) {
     deps.metrics.count_login(true);
-    return token_response(ctx, deps, *tokens, *cookie_mode);
+    return login_response(ctx, deps, *outcome, *cookie_mode);
   }
-  if (tokens.error().code == ErrorCode::kInvalidCredentials) deps.metrics.count_login(false);
-  return problem(ctx, tokens.error());
+  if (outcome.error().code == ErrorCode::kInvalidCredentials) deps.metrics.count_login(false);
+  return problem(ctx, outcome.error());
 }
 
 Response refresh(const Context& ctx, AuthApiDeps& deps) {
@@ -323,6 +338,57 @@ Response reset_password(const Context& ctx, AuthApiDeps& deps) {
                {"message", "Your password was changed and every session was signed out."}});
 }
 
+Response mfa_verify(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto token = body->string("mfa_token", {.max = 128});
+  auto method = body->string("method", {.max = 32});
+  auto code = body->string("code", {.max = 32});
+  auto cookie_mode = read_cookie_mode(*body);
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (!cookie_mode) return problem(ctx, cookie_mode.error());
+  auto tokens = deps.mfa.verify(token, method, code, client_of(ctx));
+  if (!tokens) return problem(ctx, tokens.error());
+  deps.metrics.count_login(true);
+  return token_response(ctx, deps, *tokens, *cookie_mode);
+}
+
+Response mfa_sms(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto token = body->string("mfa_token", {.max = 128});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (auto st = deps.mfa.send_sms(token, client_of(ctx)); !st) return problem(ctx, st.error());
+  return json(ctx, HttpStatus::accepted, {{"status", "code_sent"}});
+}
+
+Response sms_start(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto phone = body->string("phone", {.max = 64});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  auto st = deps.phone.start_login(
+      phone, deps.locale_for(ctx.request[http::Field::accept_language]), client_of(ctx));
+  if (!st) return problem(ctx, st.error());
+  return accepted(ctx, "If the number can sign in, we sent it a code.");
+}
+
+Response sms_verify(const Context& ctx, AuthApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto phone = body->string("phone", {.max = 64});
+  auto code = body->string("code", {.max = 16});
+  auto cookie_mode = read_cookie_mode(*body);
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (!cookie_mode) return problem(ctx, cookie_mode.error());
+  if (auto st = check_code(code); !st) return problem(ctx, st.error());
+  auto outcome = deps.phone.finish_login(
+      phone, code, deps.locale_for(ctx.request[http::Field::accept_language]), client_of(ctx));
+  if (!outcome) return problem(ctx, outcome.error());
+  deps.metrics.count_login(true);
+  return login_response(ctx, deps, *outcome, *cookie_mode);
+}
+
 }  // namespace
 
 http::Authenticator bearer_authenticator(AccessVerifier verify) {
@@ -344,6 +410,13 @@ void add_auth_routes(http::Router& router, AuthApiDeps d) {
   router.add(
       {Verb::post, "/api/auth/logout-all", Work::kBlocking, Auth::kBearer, bind(deps, logout_all)});
   router.add({Verb::get, "/api/auth/check", Work::kInline, Auth::kNone, bind(deps, check)});
+  router.add(
+      {Verb::post, "/api/auth/mfa/verify", Work::kBlocking, Auth::kNone, bind(deps, mfa_verify)});
+  router.add({Verb::post, "/api/auth/mfa/sms", Work::kBlocking, Auth::kNone, bind(deps, mfa_sms)});
+  router.add(
+      {Verb::post, "/api/auth/sms/start", Work::kBlocking, Auth::kNone, bind(deps, sms_start)});
+  router.add(
+      {Verb::post, "/api/auth/sms/verify", Work::kBlocking, Auth::kNone, bind(deps, sms_verify)});
   router.add({Verb::post, "/api/auth/verify-email", Work::kBlocking, Auth::kNone,
               bind(deps, verify_email)});
   router.add({Verb::post, "/api/auth/verify-email/resend", Work::kBlocking, Auth::kNone,

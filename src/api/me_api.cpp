@@ -59,6 +59,91 @@ Response change_email(const Context& ctx, MeApiDeps& deps) {
                {"message", "Follow the link we sent to the new address to finish the change."}});
 }
 
+Response mfa_status(const Context& ctx, MeApiDeps& deps) {
+  auto st = deps.mfa.status(ctx.principal->user_id);
+  if (!st) return problem(ctx, st.error());
+  return json(
+      ctx, HttpStatus::ok,
+      {{"totp", st->totp}, {"sms", st->sms}, {"recovery_codes_left", st->recovery_codes_left}});
+}
+
+Response totp_start(const Context& ctx, MeApiDeps& deps) {
+  auto e = deps.mfa.start_totp(ctx.principal->user_id);
+  if (!e) return problem(ctx, e.error());
+  auto res = json(ctx, HttpStatus::ok,
+                  {{"secret", e->secret}, {"otpauth_uri", e->otpauth_uri}, {"qr_svg", e->qr_svg}});
+  res.set(http::Field::cache_control, "no-store");
+  return res;
+}
+
+Response totp_confirm(const Context& ctx, MeApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto code = body->string("code", {.max = 16});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  auto codes = deps.mfa.confirm_totp(ctx.principal->user_id, code, client_of(ctx));
+  if (!codes) return problem(ctx, codes.error());
+  auto res = json(ctx, HttpStatus::ok, {{"status", "enabled"}, {"recovery_codes", *codes}});
+  res.set(http::Field::cache_control, "no-store");
+  return res;
+}
+
+Response totp_disable(const Context& ctx, MeApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto password = body->string("password", {.max = 4096, .allow_control = true});
+  auto code = body->string("code", {.max = 32});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  auto st = deps.mfa.disable_totp(ctx.principal->user_id, password, code, client_of(ctx));
+  if (!st) return problem(ctx, st.error());
+  return no_content(ctx);
+}
+
+Response recovery_codes(const Context& ctx, MeApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto password = body->string("password", {.max = 4096, .allow_control = true});
+  auto code = body->string("code", {.max = 32});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  auto codes =
+      deps.mfa.regenerate_recovery_codes(ctx.principal->user_id, password, code, client_of(ctx));
+  if (!codes) return problem(ctx, codes.error());
+  auto res = json(ctx, HttpStatus::ok, {{"recovery_codes", *codes}});
+  res.set(http::Field::cache_control, "no-store");
+  return res;
+}
+
+Response phone_start(const Context& ctx, MeApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto phone = body->string("phone", {.max = 64});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  auto number = deps.phone.start_verification(ctx.principal->user_id, phone, client_of(ctx));
+  if (!number) return problem(ctx, number.error());
+  return json(ctx, HttpStatus::accepted, {{"status", "code_sent"}, {"phone", *number}});
+}
+
+Response phone_verify(const Context& ctx, MeApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto code = body->string("code", {.max = 16});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  auto number = deps.phone.confirm(ctx.principal->user_id, code, client_of(ctx));
+  if (!number) return problem(ctx, number.error());
+  return json(ctx, HttpStatus::ok, {{"phone", *number}, {"phone_verified", true}});
+}
+
+Response phone_delete(const Context& ctx, MeApiDeps& deps) {
+  auto body = JsonBody::parse(ctx.request);
+  if (!body) return problem(ctx, body.error());
+  auto password = body->string("password", {.max = 4096, .allow_control = true});
+  if (auto st = body->finish(); !st) return problem(ctx, st.error());
+  if (auto st = deps.phone.remove(ctx.principal->user_id, password, client_of(ctx)); !st) {
+    return problem(ctx, st.error());
+  }
+  return no_content(ctx);
+}
+
 Response delete_me(const Context& ctx, MeApiDeps& deps) {
   auto body = JsonBody::parse(ctx.request);
   if (!body) return problem(ctx, body.error());
@@ -105,6 +190,21 @@ void add_me_routes(http::Router& router, MeApiDeps d) {
               bind(deps, change_password)});
   router.add(
       {Verb::post, "/api/me/email", Work::kBlocking, Auth::kBearer, bind(deps, change_email)});
+  router.add({Verb::get, "/api/me/mfa", Work::kBlocking, Auth::kBearer, bind(deps, mfa_status)});
+  router.add(
+      {Verb::post, "/api/me/mfa/totp", Work::kBlocking, Auth::kBearer, bind(deps, totp_start)});
+  router.add({Verb::delete_, "/api/me/mfa/totp", Work::kBlocking, Auth::kBearer,
+              bind(deps, totp_disable)});
+  router.add({Verb::post, "/api/me/mfa/totp/confirm", Work::kBlocking, Auth::kBearer,
+              bind(deps, totp_confirm)});
+  router.add({Verb::post, "/api/me/mfa/recovery-codes", Work::kBlocking, Auth::kBearer,
+              bind(deps, recovery_codes)});
+  router.add(
+      {Verb::post, "/api/me/phone", Work::kBlocking, Auth::kBearer, bind(deps, phone_start)});
+  router.add(
+      {Verb::delete_, "/api/me/phone", Work::kBlocking, Auth::kBearer, bind(deps, phone_delete)});
+  router.add({Verb::post, "/api/me/phone/verify", Work::kBlocking, Auth::kBearer,
+              bind(deps, phone_verify)});
   router.add(
       {Verb::get, "/api/me/sessions", Work::kBlocking, Auth::kBearer, bind(deps, list_sessions)});
   router.add({Verb::delete_, "/api/me/sessions/{id}", Work::kBlocking, Auth::kBearer,

@@ -33,6 +33,8 @@ nlohmann::json user_json(const identity::User& u) {
           {"name", u.name},
           {"state", identity::to_string(u.state)},
           {"email_verified", u.email_verified},
+          {"phone", u.phone.empty() ? nlohmann::json(nullptr) : nlohmann::json(u.phone)},
+          {"phone_verified", u.phone_verified},
           {"roles", u.roles},
           {"created_at", iso8601(u.created_at)},
           {"updated_at", iso8601(u.updated_at)}};

@@ -11,14 +11,19 @@
 #include "courier/log_channel.hpp"
 #include "courier/mailer.hpp"
 #include "courier/mime.hpp"
+#include "courier/sms_channels.hpp"
 #include "courier/smtp_channel.hpp"
 #include "courier/templates.hpp"
+#include "flows/mfa/mfa_flow.hpp"
+#include "flows/phone/phone_flow.hpp"
 #include "flows/recovery/recovery_flow.hpp"
 #include "flows/verification/email_flow.hpp"
 #include "http/pipeline.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 #include "http/worker_pool.hpp"
+#include "methods/sms_code/sms_codes.hpp"
+#include "store/factor_repository.hpp"
 #include "store/outbox_repository.hpp"
 #include "store/repositories.hpp"
 #include "store/verification_repository.hpp"
@@ -108,6 +113,29 @@ std::unique_ptr<courier::EmailChannel> make_email_channel(const config::MailConf
     }
   }
   return std::make_unique<courier::LogChannel>(m.log_dir, address, name, clock);
+}
+
+std::unique_ptr<courier::SmsChannel> make_sms_channel(const config::SmsConfig& c,
+                                                      const Clock& clock) {
+  const std::chrono::milliseconds timeout = c.timeout;
+  try {
+    if (c.channel == "twilio") {
+      return std::make_unique<courier::TwilioSmsChannel>(courier::TwilioSmsOptions{
+          c.twilio_api_base, c.twilio_account_sid, c.twilio_auth_token, c.twilio_from, timeout});
+    }
+    if (c.channel == "webhook") {
+      return std::make_unique<courier::WebhookSmsChannel>(
+          courier::WebhookSmsOptions{c.webhook_url, c.webhook_secret, timeout}, clock);
+    }
+    return std::make_unique<courier::LogSmsChannel>(c.log_dir);
+  } catch (const std::invalid_argument& e) {
+    throw config::ConfigError(e.what());
+  }
+}
+
+// A key for one purpose, derived from the master key (so one secret protects them all).
+Bytes derive_key(const Bytes& master, std::string_view label) {
+  return hmac_sha256(master, as_bytes(label));
 }
 
 }  // namespace
@@ -221,6 +249,7 @@ int serve(const config::Config& config) {
   auto outbox = store::make_outbox_repository(*core.database);
   auto verification_repo = store::make_verification_repository(*core.database);
   auto channel = make_email_channel(mc, core.clock);
+  auto sms_channel = make_sms_channel(config.sms, core.clock);
   courier::Mailer mailer(templates, *outbox, core.clock, core.random);
   courier::DispatcherOptions dispatch_options;
   dispatch_options.owner = courier::default_dispatcher_owner(core.random);
@@ -228,13 +257,14 @@ int serve(const config::Config& config) {
   dispatch_options.max_attempts = mc.max_attempts;
   dispatch_options.retry_base = mc.retry_base;
   dispatch_options.retry_max = mc.retry_max;
-  courier::Dispatcher dispatcher(*outbox, *channel, core.clock, core.random, dispatch_options);
+  courier::Dispatcher dispatcher(*outbox, *channel, core.clock, core.random, dispatch_options,
+                                 sms_channel.get());
   mailer.on_queued([&dispatcher] { dispatcher.wake(); });
   const Bytes master = load_master_key(config.keys);
-  const std::string_view label = "latchkey/verification-code-key/v1";
-  flows::VerificationSecrets secrets(core.clock, core.random, hmac_sha256(master, as_bytes(label)));
+  flows::VerificationSecrets secrets(core.clock, core.random,
+                                     derive_key(master, "latchkey/verification-code-key/v1"));
   const auto& vc = config.verification;
-  flows::MailQuota quota(*core.kv, {vc.resend_cooldown, vc.daily_cap, vc.ip_hourly_cap});
+  flows::SendQuota quota(*core.kv, {vc.resend_cooldown, vc.daily_cap, vc.ip_hourly_cap, "mail"});
   flows::EmailFlow email_flow(*core.users, *verification_repo, secrets, mailer, quota,
                               core.verifier, session_service, *core.unit_of_work, core.audit,
                               core.clock,
@@ -244,11 +274,29 @@ int serve(const config::Config& config) {
                                core.verifier, core.policy, session_service, *core.unit_of_work,
                                core.audit, core.clock, {config.server.public_url, vc.reset_ttl});
 
+  // Phone, SMS codes and second factors.
+  const auto& sc = config.sms;
+  auto factor_repo = store::make_factor_repository(*core.database);
+  methods::SmsCodes sms_codes(*core.kv, core.random, derive_key(master, "latchkey/sms-code-key/v1"),
+                              {sc.code_ttl, sc.code_attempts, sc.resend_cooldown});
+  flows::SendQuota sms_quota(*core.kv,
+                             {std::chrono::seconds(0), sc.daily_cap, sc.ip_hourly_cap, "sms"});
+  flows::MfaFlow mfa(
+      *core.users, *factor_repo, sms_codes, *core.kv, core.verifier, mailer, session_service,
+      *core.unit_of_work, core.audit, core.clock, core.random, master,
+      derive_key(master, "latchkey/recovery-code-key/v1"),
+      {config.mfa.totp_issuer, config.mfa.challenge_ttl, sc.code_attempts, mc.product_name});
+  flows::PhoneFlow phone(*core.users, sms_codes, sms_quota, *core.kv, core.verifier, mailer,
+                         session_service, &mfa, *core.unit_of_work, core.audit, core.clock,
+                         core.random,
+                         {config.phone.default_region, config.signup.phone_enabled, mc.product_name,
+                          mc.default_locale});
+
   flows::SignupFlow signup(*core.users, *core.unit_of_work, &email_flow, core.hasher, core.policy,
                            core.limiter, core.audit, core.clock, core.random,
                            {config.signup.enabled, config.signup.require_email_verification});
   flows::LoginFlow login(*core.users, core.verifier, account_throttle, ip_throttle, session_service,
-                         core.audit, core.clock);
+                         core.audit, core.clock, &mfa);
   flows::SettingsFlow settings(*core.users, core.verifier, core.policy, session_service, core.audit,
                                core.clock);
 
@@ -280,13 +328,15 @@ int serve(const config::Config& config) {
                                 session_service,
                                 email_flow,
                                 recovery,
+                                mfa,
+                                phone,
                                 verify_access,
                                 metrics,
                                 {config.security.cookie_secure, t.refresh_ttl},
                                 [&mailer](std::string_view accept_language) {
                                   return mailer.negotiate(accept_language);
                                 }});
-  api::add_me_routes(router, {settings, session_service, email_flow});
+  api::add_me_routes(router, {settings, session_service, email_flow, mfa, phone});
   api::add_well_known_routes(
       router, {[&ring] { return ring.snapshot()->jwks_json; }, t.issuer, config.server.public_url,
                [&core] { return core.database->ping(); }, metrics});

@@ -46,6 +46,8 @@ std::string_view code_id(ErrorCode code) noexcept {
       return "refresh_token_reused";
     case ErrorCode::kSessionRevoked:
       return "session_revoked";
+    case ErrorCode::kInvalidMfaToken:
+      return "invalid_mfa_token";
     case ErrorCode::kConflict:
       return "conflict";
     case ErrorCode::kVerificationTokenInvalid:

@@ -31,6 +31,7 @@ enum class ErrorCode : std::uint8_t {
   kInvalidRefreshToken,       // unknown, expired or revoked refresh token
   kRefreshTokenReused,        // a rotated refresh token was presented again; family revoked
   kSessionRevoked,            // the session behind the token was revoked
+  kInvalidMfaToken,           // unknown, expired or used second-step token of a login
   kConflict,                  // state conflict (e.g. concurrent update)
   kVerificationTokenInvalid,  // malformed or tampered verification/reset token
   kVerificationTokenUnknown,  // no such token (or not one for this purpose)

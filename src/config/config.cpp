@@ -164,6 +164,7 @@ const std::vector<Key>& keys() {
                &SignupConfig::require_email_verification),
       bool_key("signup.login_after_verification", &Config::signup,
                &SignupConfig::login_after_verification),
+      bool_key("signup.phone_enabled", &Config::signup, &SignupConfig::phone_enabled),
       string_key("mail.channel", &Config::mail, &MailConfig::channel),
       string_key("mail.log_dir", &Config::mail, &MailConfig::log_dir),
       string_key("mail.smtp_url", &Config::mail, &MailConfig::smtp_url),
@@ -194,6 +195,23 @@ const std::vector<Key>& keys() {
               1000),
       int_key("verification.ip_hourly_cap", &Config::verification,
               &VerificationConfig::ip_hourly_cap, 1, 1'000'000),
+      string_key("phone.default_region", &Config::phone, &PhoneConfig::default_region),
+      string_key("sms.channel", &Config::sms, &SmsConfig::channel),
+      string_key("sms.log_dir", &Config::sms, &SmsConfig::log_dir),
+      string_key("sms.webhook_url", &Config::sms, &SmsConfig::webhook_url),
+      string_key("sms.webhook_secret", &Config::sms, &SmsConfig::webhook_secret, true),
+      string_key("sms.twilio_account_sid", &Config::sms, &SmsConfig::twilio_account_sid),
+      string_key("sms.twilio_auth_token", &Config::sms, &SmsConfig::twilio_auth_token, true),
+      string_key("sms.twilio_from", &Config::sms, &SmsConfig::twilio_from),
+      string_key("sms.twilio_api_base", &Config::sms, &SmsConfig::twilio_api_base),
+      duration_key("sms.timeout", &Config::sms, &SmsConfig::timeout, 1, 120),
+      duration_key("sms.code_ttl", &Config::sms, &SmsConfig::code_ttl, 60, 3600),
+      int_key("sms.code_attempts", &Config::sms, &SmsConfig::code_attempts, 1, 20),
+      duration_key("sms.resend_cooldown", &Config::sms, &SmsConfig::resend_cooldown, 0, 3600),
+      int_key("sms.daily_cap", &Config::sms, &SmsConfig::daily_cap, 1, 1000),
+      int_key("sms.ip_hourly_cap", &Config::sms, &SmsConfig::ip_hourly_cap, 1, 1'000'000),
+      string_key("mfa.totp_issuer", &Config::mfa, &MfaConfig::totp_issuer),
+      duration_key("mfa.challenge_ttl", &Config::mfa, &MfaConfig::challenge_ttl, 60, 3600),
       bool_key("security.cookie_secure", &Config::security, &SecurityConfig::cookie_secure),
       int_key("security.login_free_attempts", &Config::security,
               &SecurityConfig::login_free_attempts, 1, 1000),
@@ -316,6 +334,22 @@ void validate(Config& c) {
   if (tls != "required" && tls != "opportunistic" && tls != "off") {
     throw ConfigError("config key 'mail.smtp_starttls': expected required, opportunistic or off");
   }
+  const auto& sc = c.sms.channel;
+  if (sc != "log" && sc != "twilio" && sc != "webhook") {
+    throw ConfigError("config key 'sms.channel': expected log, twilio or webhook");
+  }
+  if (sc == "webhook" && (c.sms.webhook_url.empty() || c.sms.webhook_secret.empty())) {
+    throw ConfigError(
+        "config keys 'sms.webhook_url' and 'sms.webhook_secret': required when "
+        "sms.channel is webhook");
+  }
+  if (sc == "twilio" && (c.sms.twilio_account_sid.empty() || c.sms.twilio_auth_token.empty() ||
+                         c.sms.twilio_from.empty())) {
+    throw ConfigError(
+        "config keys 'sms.twilio_account_sid', 'sms.twilio_auth_token' and "
+        "'sms.twilio_from': required when sms.channel is twilio");
+  }
+  if (c.mfa.totp_issuer.empty()) c.mfa.totp_issuer = c.mail.product_name;
   if (c.mail.retry_max < c.mail.retry_base) {
     throw ConfigError("config key 'mail.retry_max': must not be less than mail.retry_base");
   }

@@ -55,6 +55,34 @@ struct SignupConfig {
   bool enabled = true;
   bool require_email_verification = true;
   bool login_after_verification = false;  // verifying the address signs the user in
+  bool phone_enabled = false;             // SMS login creates an account for a number without one
+};
+
+struct PhoneConfig {
+  std::string default_region;  // ISO 3166 code (e.g. "KR") for numbers typed without +country
+};
+
+// SMS delivery and one-time codes.
+struct SmsConfig {
+  std::string channel = "log";  // log|twilio|webhook
+  std::string log_dir = "data/sms";
+  std::string webhook_url;
+  std::string webhook_secret;  // secret
+  std::string twilio_account_sid;
+  std::string twilio_auth_token;  // secret
+  std::string twilio_from;
+  std::string twilio_api_base = "https://api.twilio.com";
+  std::chrono::seconds timeout{10};
+  std::chrono::seconds code_ttl{300};
+  int code_attempts = 5;
+  std::chrono::seconds resend_cooldown{60};
+  int daily_cap = 10;      // codes to one number per day
+  int ip_hourly_cap = 20;  // code requests from one client IP per hour
+};
+
+struct MfaConfig {
+  std::string totp_issuer;  // shown in authenticator apps; default: mail.product_name
+  std::chrono::seconds challenge_ttl{300};
 };
 
 // E-mail delivery (courier) and the look of the mails.
@@ -119,6 +147,9 @@ struct Config {
   SignupConfig signup;
   MailConfig mail;
   VerificationConfig verification;
+  PhoneConfig phone;
+  SmsConfig sms;
+  MfaConfig mfa;
   SecurityConfig security;
   PasswordConfig password;
   LogConfig log;

@@ -104,7 +104,7 @@ TEST_F(DispatcherTest, DeliversOnceAndMarksSent) {
   EXPECT_EQ(d.failed_attempts_total(), 0);
   EXPECT_EQ(d.dead_total(), 0);
 
-  auto lines = logs.events("email sent");
+  auto lines = logs.events("message sent");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0]["level"], "info");
   EXPECT_EQ(lines[0]["id"], m.id);
@@ -112,6 +112,40 @@ TEST_F(DispatcherTest, DeliversOnceAndMarksSent) {
   EXPECT_EQ(lines[0]["attempts"], 1);
   EXPECT_EQ(logs.text().find("secret-body-text"), std::string::npos);
   EXPECT_EQ(logs.text().find("tok123"), std::string::npos);
+}
+
+// Records SMS deliveries.
+class RecordingSms final : public courier::SmsChannel {
+ public:
+  Status send(const courier::Sms& sms, const std::string& message_id) override {
+    sent.emplace_back(message_id, sms);
+    return {};
+  }
+  std::vector<std::pair<std::string, courier::Sms>> sent;
+};
+
+TEST_F(DispatcherTest, SmsMessagesGoToTheSmsChannelOrDieWithoutOne) {
+  RecordingSms sms;
+  Dispatcher d(outbox_, channel_, clock_, random_, options(), &sms);
+  OutboxMessage m;
+  m.id = new_uuid_v7(clock_, random_);
+  m.channel = "sms";
+  m.sms = {"+821012345678", "code 123456", "phone_code"};
+  m.created_at = m.next_attempt_at = clock_.now();
+  ASSERT_TRUE(outbox_.enqueue(m));
+  EXPECT_EQ(d.run_once(), 1);
+  ASSERT_EQ(sms.sent.size(), 1u);
+  EXPECT_EQ(sms.sent[0].first, m.id);
+  EXPECT_EQ(sms.sent[0].second.to, "+821012345678");
+  EXPECT_EQ(channel_.attempts(), 0);
+  EXPECT_EQ(outbox_.get(m.id).status, OutboxStatus::kSent);
+
+  Dispatcher no_sms(outbox_, channel_, clock_, random_, options());
+  m.id = new_uuid_v7(clock_, random_);
+  ASSERT_TRUE(outbox_.enqueue(m));
+  EXPECT_EQ(no_sms.run_once(), 1);
+  EXPECT_EQ(outbox_.get(m.id).status, OutboxStatus::kDead);
+  EXPECT_NE(outbox_.get(m.id).last_error.find("sms.channel"), std::string::npos);
 }
 
 TEST_F(DispatcherTest, DeliversABatchOldestFirstAndLeavesFutureMessages) {

@@ -11,6 +11,9 @@ Mailer::Mailer(const TemplateSet& templates, OutboxRepository& outbox, const Clo
 Result<std::string> Mailer::queue(std::string_view template_id, std::string_view locale,
                                   const std::string& to, const std::string& to_name,
                                   const std::map<std::string, std::string>& values) {
+  // Accounts made by SMS sign-up have a placeholder address under the reserved .invalid TLD
+  // (RFC 2606): there is nobody to mail.
+  if (to.ends_with(".invalid")) return std::string();
   std::map<std::string, std::string> vars = values;
   if (!vars.contains("name")) vars["name"] = to_name;
   auto email = templates_.render(template_id, locale, to, to_name, vars);
@@ -22,6 +25,19 @@ Result<std::string> Mailer::queue(std::string_view template_id, std::string_view
   OutboxMessage m;
   m.id = new_uuid_v7(clock_, random_);
   m.email = std::move(*email);
+  m.status = OutboxStatus::kQueued;
+  m.created_at = m.next_attempt_at = clock_.now();
+  if (auto st = outbox_.enqueue(m); !st) return st.error();
+  if (on_queued_) on_queued_();
+  return m.id;
+}
+
+Result<std::string> Mailer::queue_sms(const std::string& to, std::string text,
+                                      std::string template_id) {
+  OutboxMessage m;
+  m.id = new_uuid_v7(clock_, random_);
+  m.channel = std::string(kChannelSms);
+  m.sms = {to, std::move(text), std::move(template_id)};
   m.status = OutboxStatus::kQueued;
   m.created_at = m.next_attempt_at = clock_.now();
   if (auto st = outbox_.enqueue(m); !st) return st.error();

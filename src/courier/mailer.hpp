@@ -28,6 +28,10 @@ class Mailer {
                             const std::string& to, const std::string& to_name,
                             const std::map<std::string, std::string>& values);
 
+  // Queues a text message (already rendered: one-time codes are short and have no template
+  // files). Returns the outbox id.
+  Result<std::string> queue_sms(const std::string& to, std::string text, std::string template_id);
+
   // Called after each message is queued (the dispatcher's wake(), so mail goes out without
   // waiting for its next poll). Set once at start-up.
   void on_queued(std::function<void()> hook) { on_queued_ = std::move(hook); }

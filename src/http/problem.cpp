@@ -38,6 +38,7 @@ HttpStatus status_of(ErrorCode code) noexcept {
     case ErrorCode::kInvalidRefreshToken:
     case ErrorCode::kRefreshTokenReused:
     case ErrorCode::kSessionRevoked:
+    case ErrorCode::kInvalidMfaToken:
       return HttpStatus::unauthorized;
     case ErrorCode::kAccountPending:
     case ErrorCode::kAccountDisabled:

@@ -28,6 +28,8 @@ struct User {
   std::vector<std::string> roles;  // sorted, unique
   std::string password_hash;       // PHC string (argon2id) or bcrypt; empty when none
   std::string locale;              // for messages ("en", "ko"); empty = the server's default
+  std::string phone;               // E.164, empty when none
+  bool phone_verified = false;
   TimePoint created_at{};
   TimePoint updated_at{};
 

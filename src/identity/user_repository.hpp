@@ -20,6 +20,8 @@ class UserRepository {
   virtual Result<std::optional<User>> find_by_id(const std::string& id) = 0;
   // `email` is already normalised.
   virtual Result<std::optional<User>> find_by_email(const std::string& email) = 0;
+  // `phone` is E.164.
+  virtual Result<std::optional<User>> find_by_phone(const std::string& phone) = 0;
   // kNotFound when the user does not exist.
   virtual Status update_name(const std::string& id, const std::string& name, TimePoint at) = 0;
   virtual Status set_password_hash(const std::string& id, const std::string& hash,
@@ -30,6 +32,10 @@ class UserRepository {
   virtual Status mark_email_verified(const std::string& id, TimePoint at) = 0;
   // Switches to a new (normalised, proven) address, verified. kConflict when it is taken.
   virtual Status change_email(const std::string& id, const std::string& email, TimePoint at) = 0;
+  // Sets (or with "" removes) the phone number and its verified flag. kConflict when another
+  // account has the number.
+  virtual Status set_phone(const std::string& id, const std::string& phone, bool verified,
+                           TimePoint at) = 0;
   // Replaces the user's roles.
   virtual Status set_roles(const std::string& id, const std::vector<std::string>& roles,
                            TimePoint at) = 0;

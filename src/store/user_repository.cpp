@@ -18,7 +18,7 @@ using identity::User;
 // `u` is the users table or a derived table of users.
 constexpr std::string_view kUserColumns =
     "u.id, u.email, u.name, u.state, u.email_verified, u.password_hash, u.created_at, "
-    "u.updated_at, u.locale, r.role";
+    "u.updated_at, u.locale, u.phone, u.phone_verified, r.role";
 
 // Reads the rows of a "users LEFT JOIN user_roles ORDER BY u.id" query into users.
 class UserRows {
@@ -34,6 +34,8 @@ class UserRows {
     st.exchange(soci::into(created_));
     st.exchange(soci::into(updated_));
     st.exchange(soci::into(locale_.value, locale_.ind));
+    st.exchange(soci::into(phone_.value, phone_.ind));
+    st.exchange(soci::into(phone_verified_));
     st.exchange(soci::into(role_, role_ind_));
   }
 
@@ -53,6 +55,8 @@ class UserRows {
       u.created_at = from_db(created_);
       u.updated_at = from_db(updated_);
       u.locale = locale_.get();
+      u.phone = phone_.get();
+      u.phone_verified = phone_verified_ != 0;
       users.push_back(std::move(u));
     }
     if (role_ind_ == soci::i_ok) users.back().roles.push_back(role_);
@@ -71,6 +75,8 @@ class UserRows {
   int verified_ = 0;
   NullableText hash_;
   NullableText locale_;
+  NullableText phone_;
+  int phone_verified_ = 0;
   long long created_ = 0, updated_ = 0;
   soci::indicator role_ind_ = soci::i_null;
 };
@@ -107,14 +113,18 @@ class SqlUserRepository final : public identity::UserRepository {
           int verified = user.email_verified ? 1 : 0;
           NullableText hash = NullableText::of(user.password_hash);
           NullableText locale = NullableText::of(user.locale);
+          NullableText phone = NullableText::of(user.phone);
+          int phone_verified = user.phone_verified ? 1 : 0;
           long long created = to_db(user.created_at);
           long long updated = to_db(user.updated_at);
           sql << "INSERT INTO users (id, email, name, state, email_verified, password_hash, "
-                 "created_at, updated_at, locale) VALUES (:id, :email, :name, :state, :verified, "
-                 ":hash, :created, :updated, :locale)",
+                 "created_at, updated_at, locale, phone, phone_verified) VALUES (:id, :email, "
+                 ":name, :state, :verified, :hash, :created, :updated, :locale, :phone, "
+                 ":phone_verified)",
               soci::use(user.id), soci::use(user.email), soci::use(user.name), soci::use(state),
               soci::use(verified), soci::use(hash.value, hash.ind), soci::use(created),
-              soci::use(updated), soci::use(locale.value, locale.ind);
+              soci::use(updated), soci::use(locale.value, locale.ind),
+              soci::use(phone.value, phone.ind), soci::use(phone_verified);
           insert_roles(sql, user.id, normalised_roles(user.roles));
           tx.commit();
           return {};
@@ -128,6 +138,30 @@ class SqlUserRepository final : public identity::UserRepository {
 
   Result<std::optional<User>> find_by_email(const std::string& email) override {
     return find_one("users.find_by_email", "u.email = :key", email);
+  }
+
+  Result<std::optional<User>> find_by_phone(const std::string& phone) override {
+    return find_one("users.find_by_phone", "u.phone = :key", phone);
+  }
+
+  Status set_phone(const std::string& id, const std::string& phone, bool verified,
+                   TimePoint at) override {
+    return with_write_session<Status>(
+        db_, "users.set_phone",
+        [&](soci::session& sql) -> Status {
+          NullableText number = NullableText::of(phone);
+          int flag = verified && !phone.empty() ? 1 : 0;
+          long long updated = to_db(at);
+          std::string key = id;
+          soci::statement st =
+              (sql.prepare << "UPDATE users SET phone = :phone, phone_verified = :verified, "
+                              "updated_at = :at WHERE id = :id",
+               soci::use(number.value, number.ind), soci::use(flag), soci::use(updated),
+               soci::use(key));
+          if (execute_count(st) == 0) return not_found("user");
+          return {};
+        },
+        /*unique_is_conflict=*/true);
   }
 
   Status update_name(const std::string& id, const std::string& name, TimePoint at) override {
@@ -212,6 +246,8 @@ class SqlUserRepository final : public identity::UserRepository {
           soci::use(key);
       sql << "DELETE FROM sessions WHERE user_id = :id", soci::use(key);
       sql << "DELETE FROM verifications WHERE user_id = :id", soci::use(key);
+      sql << "DELETE FROM totp_factors WHERE user_id = :id", soci::use(key);
+      sql << "DELETE FROM recovery_codes WHERE user_id = :id", soci::use(key);
       sql << "DELETE FROM user_roles WHERE user_id = :id", soci::use(key);
       soci::statement st = (sql.prepare << "DELETE FROM users WHERE id = :id", soci::use(key));
       if (execute_count(st) == 0) return not_found("user");

@@ -183,6 +183,41 @@ TEST_P(UserRepositoryContract, UpdatesChangeOnlyTheirFields) {
   EXPECT_EQ((*r)->password_hash, "");
 }
 
+TEST_P(UserRepositoryContract, PhoneAndLocaleRoundTripAndPhonesAreUnique) {
+  User a = make_user("a@example.com");
+  a.locale = "ko";
+  a.phone = "+821012345678";
+  a.phone_verified = true;
+  ASSERT_TRUE(repo_->create(a));
+  auto found = repo_->find_by_phone("+821012345678");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->id, a.id);
+  EXPECT_EQ((*found)->locale, "ko");
+  EXPECT_TRUE((*found)->phone_verified);
+
+  User b = make_user("b@example.com");
+  ASSERT_TRUE(repo_->create(b));
+  auto taken = repo_->set_phone(b.id, "+821012345678", false, clock_.now());
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(repo_->set_phone(b.id, "+821098765432", false, clock_.now()));
+  auto b2 = repo_->find_by_id(b.id);
+  ASSERT_TRUE(b2 && *b2);
+  EXPECT_EQ((*b2)->phone, "+821098765432");
+  EXPECT_FALSE((*b2)->phone_verified);
+  // Removing a number frees it, and several accounts may have none.
+  ASSERT_TRUE(repo_->set_phone(a.id, "", true, clock_.now()));
+  auto a2 = repo_->find_by_id(a.id);
+  ASSERT_TRUE(a2 && *a2);
+  EXPECT_EQ((*a2)->phone, "");
+  EXPECT_FALSE((*a2)->phone_verified);
+  ASSERT_TRUE(repo_->set_phone(b.id, "", false, clock_.now()));
+  ASSERT_TRUE(repo_->set_phone(b.id, "+821012345678", true, clock_.now()));
+  auto none = repo_->find_by_phone("+15550000000");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+}
+
 TEST_P(UserRepositoryContract, UpdatesOfMissingUserAreNotFound) {
   const std::string id = "01890000-0000-7000-8000-000000000000";
   TimePoint now = clock_.now();

@@ -38,6 +38,28 @@ class FakeUserRepository final : public identity::UserRepository {
     }
     return std::optional<identity::User>();
   }
+  Result<std::optional<identity::User>> find_by_phone(const std::string& phone) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, u] : users_) {
+      if (!phone.empty() && u.phone == phone) return std::optional<identity::User>(u);
+    }
+    return std::optional<identity::User>();
+  }
+  Status set_phone(const std::string& id, const std::string& phone, bool verified,
+                   TimePoint at) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& [other, u] : users_) {
+      if (!phone.empty() && u.phone == phone && other != id) {
+        return Error::make(ErrorCode::kConflict, "phone taken");
+      }
+    }
+    auto it = users_.find(id);
+    if (it == users_.end()) return Error::make(ErrorCode::kNotFound, "user not found");
+    it->second.phone = phone;
+    it->second.phone_verified = verified && !phone.empty();
+    it->second.updated_at = at;
+    return {};
+  }
   Status update_name(const std::string& id, const std::string& name, TimePoint at) override {
     return mutate(id, [&](identity::User& u) {
       u.name = name;

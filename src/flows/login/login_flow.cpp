@@ -65,14 +65,15 @@ Status PasswordVerifier::confirm(std::string_view password, std::string_view sto
 LoginFlow::LoginFlow(identity::UserRepository& users, PasswordVerifier& verifier,
                      Throttle& account_throttle, Throttle& ip_throttle,
                      sessions::SessionService& sessions, audit::AuditSink& audit,
-                     const Clock& clock)
+                     const Clock& clock, SecondFactorGate* gate)
     : users_(users),
       verifier_(verifier),
       account_throttle_(account_throttle),
       ip_throttle_(ip_throttle),
       sessions_(sessions),
       audit_(audit),
-      clock_(clock) {}
+      clock_(clock),
+      gate_(gate) {}
 
 void LoginFlow::record_failure(const std::string& email, const LoginRequest& request,
                                const std::string& subject, const std::string& reason) {
@@ -90,7 +91,7 @@ void LoginFlow::record_failure(const std::string& email, const LoginRequest& req
                  .details = {{"reason", reason}, {"email_hash", sha256_hex(email).substr(0, 16)}}});
 }
 
-Result<sessions::Tokens> LoginFlow::run(const LoginRequest& request) {
+Result<LoginOutcome> LoginFlow::run(const LoginRequest& request) {
   auto email = identity::normalize_email(request.email);
   if (!email) return email.error();
   if (request.password.empty()) {
@@ -142,6 +143,19 @@ Result<sessions::Tokens> LoginFlow::run(const LoginRequest& request) {
     }
     return Error::make(ErrorCode::kAccountDisabled, "this account is disabled");
   }
+  if (gate_ != nullptr) {
+    auto challenge = gate_->challenge_if_needed(user, {"pwd"}, request.client);
+    if (!challenge) return challenge.error();
+    if (*challenge) {
+      audit_.record({.type = "login.second_factor_required",
+                     .outcome = "success",
+                     .actor_id = user.id,
+                     .subject_id = user.id,
+                     .ip = request.client.ip,
+                     .user_agent = request.client.user_agent});
+      return LoginOutcome{std::nullopt, std::move(*challenge)};
+    }
+  }
   auto tokens = sessions_.start(user, {"pwd"}, request.client);
   if (!tokens) return tokens.error();
   audit_.record({.type = "login",
@@ -151,7 +165,7 @@ Result<sessions::Tokens> LoginFlow::run(const LoginRequest& request) {
                  .ip = request.client.ip,
                  .user_agent = request.client.user_agent,
                  .details = {{"session_id", tokens->session_id}, {"method", "password"}}});
-  return tokens;
+  return LoginOutcome{std::move(*tokens), std::nullopt};
 }
 
 }  // namespace latchkey::flows

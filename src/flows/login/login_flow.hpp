@@ -9,6 +9,7 @@
 #include "audit/audit.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "flows/login/second_factor.hpp"
 #include "flows/login/throttle.hpp"
 #include "identity/user_repository.hpp"
 #include "methods/password/hash_limiter.hpp"
@@ -53,11 +54,13 @@ Status check_password_length(std::string_view password, const char* field = "pas
 
 class LoginFlow {
  public:
+  // `gate` may be null (no second factors).
   LoginFlow(identity::UserRepository& users, PasswordVerifier& verifier, Throttle& account_throttle,
             Throttle& ip_throttle, sessions::SessionService& sessions, audit::AuditSink& audit,
-            const Clock& clock);
+            const Clock& clock, SecondFactorGate* gate = nullptr);
 
-  Result<sessions::Tokens> run(const LoginRequest& request);
+  // Tokens, or a challenge for the second step when the account has a second factor.
+  Result<LoginOutcome> run(const LoginRequest& request);
 
  private:
   void record_failure(const std::string& email, const LoginRequest& request,
@@ -70,6 +73,7 @@ class LoginFlow {
   sessions::SessionService& sessions_;
   audit::AuditSink& audit_;
   const Clock& clock_;
+  SecondFactorGate* gate_;
 };
 
 }  // namespace latchkey::flows

@@ -38,7 +38,10 @@ class FlowTest : public ::testing::Test {
 
   Result<sessions::Tokens> login(const std::string& email, const std::string& password,
                                  const std::string& ip = "198.51.100.1") {
-    return login_.run({email, password, {ip, "test"}});
+    auto r = login_.run({email, password, {ip, "test"}});
+    if (!r) return r.error();
+    if (!r->tokens) return Error::internal("a challenge instead of tokens");
+    return std::move(*r->tokens);
   }
   std::string signup(const std::string& email) {
     auto r = signup_.run({email, kPassword, "Jane", {"198.51.100.1", "test"}, ""});

@@ -16,7 +16,7 @@ std::string format_utc_minute(TimePoint t) {
 }
 
 RecoveryFlow::RecoveryFlow(identity::UserRepository& users, VerificationRepository& verifications,
-                           VerificationSecrets& secrets, courier::Mailer& mailer, MailQuota& quota,
+                           VerificationSecrets& secrets, courier::Mailer& mailer, SendQuota& quota,
                            PasswordVerifier& passwords,
                            const methods::password::PasswordPolicy& policy,
                            sessions::SessionService& sessions, UnitOfWork& uow,

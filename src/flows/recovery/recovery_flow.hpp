@@ -30,7 +30,7 @@ struct RecoveryOptions {
 class RecoveryFlow {
  public:
   RecoveryFlow(identity::UserRepository& users, VerificationRepository& verifications,
-               VerificationSecrets& secrets, courier::Mailer& mailer, MailQuota& quota,
+               VerificationSecrets& secrets, courier::Mailer& mailer, SendQuota& quota,
                PasswordVerifier& passwords, const methods::password::PasswordPolicy& policy,
                sessions::SessionService& sessions, UnitOfWork& uow, audit::AuditSink& audit,
                const Clock& clock, RecoveryOptions options);
@@ -49,7 +49,7 @@ class RecoveryFlow {
   VerificationRepository& verifications_;
   VerificationSecrets& secrets_;
   courier::Mailer& mailer_;
-  MailQuota& quota_;
+  SendQuota& quota_;
   PasswordVerifier& passwords_;
   const methods::password::PasswordPolicy& policy_;
   sessions::SessionService& sessions_;

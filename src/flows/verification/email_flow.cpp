@@ -19,7 +19,7 @@ Error invalid_code() {
 }  // namespace
 
 EmailFlow::EmailFlow(identity::UserRepository& users, VerificationRepository& verifications,
-                     VerificationSecrets& secrets, courier::Mailer& mailer, MailQuota& quota,
+                     VerificationSecrets& secrets, courier::Mailer& mailer, SendQuota& quota,
                      PasswordVerifier& passwords, sessions::SessionService& sessions,
                      UnitOfWork& uow, audit::AuditSink& audit, const Clock& clock,
                      EmailFlowOptions options)

@@ -47,7 +47,7 @@ struct VerifyEmailOutcome {
 class EmailFlow final : public VerificationSender {
  public:
   EmailFlow(identity::UserRepository& users, VerificationRepository& verifications,
-            VerificationSecrets& secrets, courier::Mailer& mailer, MailQuota& quota,
+            VerificationSecrets& secrets, courier::Mailer& mailer, SendQuota& quota,
             PasswordVerifier& passwords, sessions::SessionService& sessions, UnitOfWork& uow,
             audit::AuditSink& audit, const Clock& clock, EmailFlowOptions options);
 
@@ -77,7 +77,7 @@ class EmailFlow final : public VerificationSender {
   VerificationRepository& verifications_;
   VerificationSecrets& secrets_;
   courier::Mailer& mailer_;
-  MailQuota& quota_;
+  SendQuota& quota_;
   PasswordVerifier& passwords_;
   sessions::SessionService& sessions_;
   UnitOfWork& uow_;

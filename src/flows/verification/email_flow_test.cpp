@@ -103,7 +103,7 @@ class EmailFlowTest : public ::testing::Test {
   courier::TemplateSet templates_;
   courier::Mailer mailer_;
   VerificationSecrets secrets_;
-  MailQuota quota_;
+  SendQuota quota_;
   EmailFlow email_;
   RecoveryFlow recovery_;
   SignupFlow signup_;

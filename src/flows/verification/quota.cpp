@@ -9,8 +9,8 @@ constexpr std::chrono::seconds kHour{3600};
 constexpr std::chrono::seconds kDay{24 * 3600};
 }  // namespace
 
-Status MailQuota::allow_ip(const std::string& ip) {
-  const std::string key = "mailq:ip:" + ip;
+Status SendQuota::allow_ip(const std::string& ip) {
+  const std::string key = options_.name + "q:ip:" + ip;
   auto n = kv_.incr(key, 1, kHour);
   if (!n) return n.error();
   if (*n > options_.ip_hourly_cap) {
@@ -23,17 +23,19 @@ Status MailQuota::allow_ip(const std::string& ip) {
   return {};
 }
 
-Result<bool> MailQuota::allow_address(const std::string& kind, const std::string& address) {
+Result<bool> SendQuota::allow_address(const std::string& kind, const std::string& address) {
   // Keys hold a hash, not the address: the KV store (Redis) need not learn addresses.
   const std::string id = kind + ":" + sha256_hex(address);
-  auto cooling = kv_.get("mailq:cool:" + id);
+  auto cooling = kv_.get(options_.name + "q:cool:" + id);
   if (!cooling) return cooling.error();
   if (*cooling) return false;
-  auto today = kv_.incr("mailq:day:" + id, 1, kDay);
+  auto today = kv_.incr(options_.name + "q:day:" + id, 1, kDay);
   if (!today) return today.error();
   if (*today > options_.daily_cap) return false;
   if (options_.cooldown.count() > 0) {
-    if (auto st = kv_.set("mailq:cool:" + id, "1", options_.cooldown); !st) return st.error();
+    if (auto st = kv_.set(options_.name + "q:cool:" + id, "1", options_.cooldown); !st) {
+      return st.error();
+    }
   }
   return true;
 }
