@@ -40,21 +40,15 @@ std::string LogChannel::path_for(std::string_view message_id) const {
 }
 
 Status LogChannel::send(const Email& email, const std::string& message_id) {
-  if (Status s = check_address(email.to); !s.ok()) {
-    Error e = s.error();
-    e.field = "to";
-    e.log_detail = "log channel: recipient rejected: " + e.message;
-    return e;
-  }
-
   OsRandom random;
-  const MimeHeaders headers{from_address_, from_name_, message_id_for(message_id, from_address_),
-                            clock_.now(), "=_lk_" + random.token(24)};
-  const std::string message = build_mime(email, headers);
+  Result<std::string> message =
+      compose_email(email, message_id, from_address_, from_name_, clock_.now(), random,
+                    "log channel: recipient rejected");
+  if (!message) return message.error();
 
   const std::string path = path_for(message_id);
   if (Status s =
-          write_file_atomically(dir_, message_file_name(message_id, kSuffix), message,
+          write_file_atomically(dir_, message_file_name(message_id, kSuffix), *message,
                                 {.who = "log channel", .message = "e-mail could not be written"});
       !s.ok()) {
     return s;

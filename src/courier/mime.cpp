@@ -318,6 +318,21 @@ std::string build_mime(const Email& email, const MimeHeaders& h) {
   return out;
 }
 
+Result<std::string> compose_email(const Email& email, const std::string& message_id,
+                                  std::string_view from_address, std::string_view from_name,
+                                  TimePoint now, Random& random, std::string_view rejected_detail) {
+  if (Status s = check_address(email.to); !s.ok()) {
+    Error e = s.error();
+    e.field = "to";
+    e.log_detail = std::string(rejected_detail) + ": " + e.message;
+    return e;
+  }
+  const MimeHeaders headers{std::string(from_address), std::string(from_name),
+                            message_id_for(message_id, from_address), now,
+                            "=_lk_" + random.token(24)};
+  return build_mime(email, headers);
+}
+
 std::string message_id_for(std::string_view id, std::string_view from_address) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out = "<";

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "common/clock.hpp"
+#include "common/random.hpp"
 #include "common/result.hpp"
 #include "courier/message.hpp"
 
@@ -42,6 +43,14 @@ struct MimeHeaders {
 };
 
 std::string build_mime(const Email& email, const MimeHeaders& headers);
+
+// What an e-mail channel sends for `email`: checks the recipient with check_address, then
+// renders it with build_mime (Message-ID from message_id_for(message_id, from_address), Date
+// `now`, a random "=_lk_" boundary from `random`). A bad recipient fails with check_address's
+// kInvalidEmail error, with field "to" and log_detail "<rejected_detail>: <message>".
+Result<std::string> compose_email(const Email& email, const std::string& message_id,
+                                  std::string_view from_address, std::string_view from_name,
+                                  TimePoint now, Random& random, std::string_view rejected_detail);
 
 // "<id@domain-of-from>": the outbox id as the msg-id's left part, so a retried delivery keeps
 // its Message-ID. Characters of `id` outside RFC 5322 atext (and any '.') are written as %XX,

@@ -86,18 +86,12 @@ SmtpChannel::SmtpChannel(SmtpOptions options, const Clock& clock)
 }
 
 Status SmtpChannel::send(const Email& email, const std::string& message_id) {
-  if (Status s = check_address(email.to); !s.ok()) {
-    Error e = s.error();
-    e.field = "to";
-    e.log_detail = "smtp: recipient rejected before sending: " + e.message;
-    return e;
-  }
-
   OsRandom random;
-  const MimeHeaders headers{options_.from_address, options_.from_name,
-                            message_id_for(message_id, options_.from_address), clock_.now(),
-                            "=_lk_" + random.token(24)};
-  const std::string message = build_mime(email, headers);
+  const Result<std::string> composed =
+      compose_email(email, message_id, options_.from_address, options_.from_name, clock_.now(),
+                    random, "smtp: recipient rejected before sending");
+  if (!composed) return composed.error();
+  const std::string& message = *composed;
   Upload upload{message};
 
   CurlEasy h(curl_easy_init());
