@@ -40,6 +40,44 @@ export interface User {
   email_verified: boolean;
   roles: string[];
   created_at: string;
+  /** E.164, or null when the account has no number. */
+  phone?: string | null;
+  phone_verified?: boolean;
+}
+
+/** Ways to pass the second step of a login. */
+export type MfaMethod = 'totp' | 'recovery_code' | 'sms';
+
+/**
+ * The second step of a login. `mfa_token` must only ever live in React state (or a local
+ * variable): it is never written to storage, the URL or a cookie.
+ */
+export interface MfaChallenge {
+  mfa_token: string;
+  methods: MfaMethod[];
+  expires_in: number;
+}
+
+/** A login either finished (the client holds the token) or needs a second factor. */
+export type LoginResult = { status: 'signed-in' } | { status: 'mfa-required'; challenge: MfaChallenge };
+
+export interface MfaStatus {
+  totp: boolean;
+  sms: boolean;
+  recovery_codes_left: number;
+}
+
+export interface TotpEnrolment {
+  secret: string;
+  otpauth_uri: string;
+  /** Server-made SVG markup; show it only as an image (see svgDataUrl), never as HTML. */
+  qr_svg: string;
+}
+
+export interface PhoneResult {
+  status?: string;
+  phone: string;
+  phone_verified?: boolean;
 }
 
 export interface SessionInfo {
@@ -179,6 +217,32 @@ function newTabId(): string {
     return crypto.randomUUID();
   }
   return Math.random().toString(36).slice(2);
+}
+
+const MFA_METHODS: readonly MfaMethod[] = ['totp', 'recovery_code', 'sms'];
+
+function readChallenge(body: Partial<MfaChallenge>): MfaChallenge {
+  if (typeof body.mfa_token !== 'string' || body.mfa_token === '') {
+    throw new ApiError({ code: 'internal', status: 200, detail: 'malformed mfa challenge' });
+  }
+  const offered = Array.isArray(body.methods) ? body.methods : [];
+  const methods = MFA_METHODS.filter((m) => offered.includes(m));
+  return {
+    mfa_token: body.mfa_token,
+    methods: methods.length > 0 ? methods : ['totp', 'recovery_code'],
+    expires_in: typeof body.expires_in === 'number' ? body.expires_in : 0,
+  };
+}
+
+/**
+ * A data: URL that shows server-made SVG as an image: an <img> never runs scripts or loads
+ * anything the SVG refers to, unlike markup inserted into the page.
+ */
+export function svgDataUrl(svg: string): string {
+  const bytes = new TextEncoder().encode(svg);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `data:image/svg+xml;base64,${btoa(binary)}`;
 }
 
 /** Codes of a 401 that mean "the access token is missing or stale": worth one refresh. */
@@ -501,14 +565,60 @@ export function createApiClient(options: ClientOptions = {}) {
       });
     },
 
-    async login(email: string, password: string): Promise<void> {
-      const body = await request<TokenResponse>('POST', '/api/auth/login', {
-        body: { email, password, mode: 'cookie' },
+    /**
+     * First step of a login. With a second factor on, the server answers with a challenge and
+     * no tokens: finish it with mfaVerify.
+     */
+    async login(email: string, password: string): Promise<LoginResult> {
+      const body = await request<TokenResponse & Partial<MfaChallenge> & { mfa_required?: boolean }>(
+        'POST',
+        '/api/auth/login',
+        { body: { email, password, mode: 'cookie' }, auth: false },
+      );
+      if (body?.mfa_required === true) return { status: 'mfa-required', challenge: readChallenge(body) };
+      acceptTokenResponse(body, true);
+      setState('signed-in', 'login');
+      return { status: 'signed-in' };
+    },
+
+    /** Texts a code for a challenge that offers "sms" (202). */
+    mfaSendSms: (mfaToken: string) =>
+      request<void>('POST', '/api/auth/mfa/sms', { body: { mfa_token: mfaToken }, auth: false }),
+
+    /** Second step of a login: on success the client holds the token as after login(). */
+    async mfaVerify(mfaToken: string, method: MfaMethod, code: string): Promise<void> {
+      const body = await request<TokenResponse>('POST', '/api/auth/mfa/verify', {
+        body: { mfa_token: mfaToken, method, code, mode: 'cookie' },
         auth: false,
       });
       acceptTokenResponse(body, true);
       setState('signed-in', 'login');
     },
+
+    mfaStatus: () => request<MfaStatus>('GET', '/api/me/mfa'),
+    /** Starts TOTP enrolment; TOTP is not on until totpConfirm. */
+    totpStart: () => request<TotpEnrolment>('POST', '/api/me/mfa/totp', { body: {} }),
+    /** Turns TOTP on; returns the recovery codes, which are shown once. */
+    async totpConfirm(code: string): Promise<string[]> {
+      const body = await request<{ status: string; recovery_codes?: string[] }>('POST', '/api/me/mfa/totp/confirm', {
+        body: { code },
+      });
+      return Array.isArray(body?.recovery_codes) ? body.recovery_codes : [];
+    },
+    /** `code`: a current TOTP code or an unused recovery code. */
+    totpDisable: (password: string, code: string) =>
+      request<void>('DELETE', '/api/me/mfa/totp', { body: { password, code } }),
+    async regenerateRecoveryCodes(password: string, code: string): Promise<string[]> {
+      const body = await request<{ recovery_codes?: string[] }>('POST', '/api/me/mfa/recovery-codes', {
+        body: { password, code },
+      });
+      return Array.isArray(body?.recovery_codes) ? body.recovery_codes : [];
+    },
+
+    /** Texts a code to the number (202); the number counts once verifyPhone succeeds. */
+    addPhone: (phone: string) => request<PhoneResult>('POST', '/api/me/phone', { body: { phone } }),
+    verifyPhone: (code: string) => request<PhoneResult>('POST', '/api/me/phone/verify', { body: { code } }),
+    removePhone: (password: string) => request<void>('DELETE', '/api/me/phone', { body: { password } }),
 
     async logout(): Promise<void> {
       try {

@@ -23,6 +23,7 @@ export const PROBLEM_CODES = [
   'invalid_refresh_token',
   'refresh_token_reused',
   'session_revoked',
+  'invalid_mfa_token',
   'verification_token_invalid',
   'verification_token_unknown',
   'verification_token_expired',

@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { ApiError, type Provider } from '../api/client';
+import { ApiError, type MfaChallenge, type Provider } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
 import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import type { CheckEmailState } from './CheckEmailPage';
+import { MfaStep } from './MfaStep';
 
 const FIELDS = ['email', 'password'] as const;
 type FieldName = (typeof FIELDS)[number];
@@ -21,6 +22,8 @@ export function LoginPage() {
   /** The address of an account that still waits for its confirmation (account_pending). */
   const [pendingEmail, setPendingEmail] = useState<string | null>(null);
   const [resending, setResending] = useState(false);
+  /** The second step of this login, when the account has one (held in state only). */
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
   const navigate = useNavigate();
 
@@ -49,8 +52,10 @@ export function LoginPage() {
     }
     setBusy(true);
     try {
-      await client.login(email.trim(), password);
+      const result = await client.login(email.trim(), password);
       setNotice(null);
+      setPassword('');
+      if (result.status === 'mfa-required') setChallenge(result.challenge);
       // RedirectIfSignedIn moves on to the page the visitor came for.
     } catch (error) {
       const split = splitError(error, FIELDS, problem);
@@ -74,6 +79,15 @@ export function LoginPage() {
       setFormError(problem(error));
       setResending(false);
     }
+  }
+
+  if (challenge) {
+    return (
+      <MfaStep challenge={challenge} onRestart={(message) => {
+        setChallenge(null);
+        setFormError(message || null);
+      }} />
+    );
   }
 
   return (
