@@ -5,6 +5,7 @@ import { useAuth } from '../auth/AuthProvider';
 import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { MIN_PASSWORD_LENGTH } from '../password/strength';
+import { PhoneSection, TwoStepSection } from './SecuritySections';
 import { StrengthHint } from './SignupPage';
 import { describeUserAgent } from './userAgent';
 import { EMAIL_PATTERN, MAX_NAME_LENGTH } from './validation';
@@ -405,6 +406,8 @@ export function ProfilePage() {
       <NameSection />
       <ChangeEmailSection />
       <PasswordSection onChanged={() => setSessionsKey((k) => k + 1)} />
+      <TwoStepSection />
+      <PhoneSection />
       <SessionsSection reloadKey={sessionsKey} />
       <LogoutSection />
       <DeleteSection />
