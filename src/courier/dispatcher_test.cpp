@@ -1,8 +1,6 @@
 #include "courier/dispatcher.hpp"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +11,7 @@
 
 #include "common/ids.hpp"
 #include "testing/courier_fakes.hpp"
+#include "testing/log_capture.hpp"
 
 namespace latchkey::courier {
 namespace {
@@ -21,34 +20,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::FakeEmailChannel;
 using testing::FakeOutboxRepository;
-
-// Captures log lines (JSON, the default format) for the duration of a test.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    auto logger = std::make_shared<spdlog::logger>("dispatcher-test", sink);
-    logger->set_pattern("%v");
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-
-  std::string text() const { return out_.str(); }
-  std::vector<nlohmann::json> events(std::string_view msg) const {
-    std::vector<nlohmann::json> out;
-    std::istringstream in(out_.str());
-    for (std::string line; std::getline(in, line);) {
-      auto j = nlohmann::json::parse(line.substr(line.find('{')));
-      if (j.value("msg", "") == msg) out.push_back(j);
-    }
-    return out;
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using testing::LogCapture;
 
 class DispatcherTest : public ::testing::Test {
  protected:

@@ -1,8 +1,6 @@
 #include "courier/log_channel.hpp"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,38 +10,14 @@
 #include <sstream>
 
 #include "common/encoding.hpp"
+#include "testing/log_capture.hpp"
 
 namespace latchkey::courier {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Captures log lines for the duration of a test, then puts the previous logger back.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    auto logger = std::make_shared<spdlog::logger>("log-channel-test", sink);
-    logger->set_pattern("%v");
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-
-  // The fields of every captured line (JSON lines, or "message {fields}" in text mode).
-  std::vector<nlohmann::json> events() const {
-    std::vector<nlohmann::json> out;
-    std::istringstream in(out_.str());
-    for (std::string line; std::getline(in, line);) {
-      out.push_back(nlohmann::json::parse(line.substr(line.find('{'))));
-    }
-    return out;
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using latchkey::testing::LogCapture;
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

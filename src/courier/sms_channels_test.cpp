@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +18,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+
+#include "testing/log_capture.hpp"
 
 namespace latchkey::courier {
 namespace {
@@ -176,31 +176,7 @@ int closed_port() {
   return ntohs(addr.sin_port);
 }
 
-// Captures log lines for the duration of a test, then puts the previous logger back.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    auto logger = std::make_shared<spdlog::logger>("sms-channels-test", sink);
-    logger->set_pattern("%v");
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-
-  std::vector<nlohmann::json> events() const {
-    std::vector<nlohmann::json> out;
-    std::istringstream in(out_.str());
-    for (std::string line; std::getline(in, line);) {
-      out.push_back(nlohmann::json::parse(line.substr(line.find('{'))));
-    }
-    return out;
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using latchkey::testing::LogCapture;
 
 // An independent application/x-www-form-urlencoded decoder ('+' is space, %XX a byte).
 std::map<std::string, std::string> form_decode(std::string_view s) {
