@@ -29,11 +29,15 @@ export function MfaStep({ challenge, onRestart }: { challenge: MfaChallenge; onR
   restartRef.current = onRestart;
 
   // The challenge dies after expires_in seconds: go back before the server says so.
+  const [deadline] = useState(() => (challenge.expires_in > 0 ? Date.now() + challenge.expires_in * 1000 : 0));
+  const expiredMessage = t('mfa.error.invalid_mfa_token');
+  const expiredRef = useRef(expiredMessage);
+  expiredRef.current = expiredMessage;
   useEffect(() => {
-    if (!(challenge.expires_in > 0)) return;
-    const timer = setTimeout(() => restartRef.current(t('mfa.error.invalid_mfa_token')), challenge.expires_in * 1000);
+    if (!deadline) return;
+    const timer = setTimeout(() => restartRef.current(expiredRef.current), Math.max(0, deadline - Date.now()));
     return () => clearTimeout(timer);
-  }, [challenge, t]);
+  }, [deadline]);
 
   function choose(next: MfaMethod) {
     setMethod(next);
