@@ -75,9 +75,7 @@ Status RecoveryFlow::reset(const std::string& token, const std::string& password
   if (!selector) return selector.error();
   auto row = verifications_.find(*selector);
   if (!row) return row.error();
-  if (!*row) {
-    return Error::make(ErrorCode::kVerificationTokenUnknown, "the link or token is not known");
-  }
+  if (!*row) return unknown_token_error();
   const Verification v = **row;
   audit::Event event{.type = "password.reset",
                      .outcome = "failure",
@@ -91,9 +89,7 @@ Status RecoveryFlow::reset(const std::string& token, const std::string& password
   }
   auto user = users_.find_by_id(v.user_id);
   if (!user) return user.error();
-  if (!*user || (*user)->email != v.email) {
-    return Error::make(ErrorCode::kVerificationTokenUnknown, "the link or token is not known");
-  }
+  if (!*user || (*user)->email != v.email) return unknown_token_error();
   if (auto st = policy_.check(password, (*user)->email); !st) return st;
   auto hash = passwords_.hash(password);  // outside the unit: hashing is slow
   if (!hash) return hash.error();
@@ -103,9 +99,7 @@ Status RecoveryFlow::reset(const std::string& token, const std::string& password
   auto st = uow_.run([&]() -> Status {
     auto consumed = verifications_.consume(v.id, now);
     if (!consumed) return consumed.error();
-    if (!*consumed) {
-      return Error::make(ErrorCode::kVerificationTokenUsed, "the link or token was already used");
-    }
+    if (!*consumed) return used_token_error();
     if (auto s = users_.set_password_hash(u.id, *hash, now); !s) return s;
     // Following the link proved the address, as a verification link would have.
     if (auto s = users_.mark_email_verified(u.id, now); !s) return s;

@@ -8,10 +8,6 @@ namespace latchkey::flows {
 
 namespace {
 
-Error unknown_token() {
-  return Error::make(ErrorCode::kVerificationTokenUnknown, "the link or token is not known");
-}
-
 Error invalid_code() {
   return Error::on_field(ErrorCode::kInvalidCode, "code", "the code is not correct");
 }
@@ -79,7 +75,7 @@ Result<VerifyEmailOutcome> EmailFlow::verify(const VerifyEmailRequest& request) 
     if (!selector) return selector.error();
     auto row = verifications_.find(*selector);
     if (!row) return row.error();
-    if (!*row) return unknown_token();
+    if (!*row) return unknown_token_error();
     if (auto st = secrets_.check_token(**row, request.token,
                                        {Purpose::kVerifyEmail, Purpose::kChangeEmail});
         !st) {
@@ -122,15 +118,13 @@ Result<VerifyEmailOutcome> EmailFlow::complete(const Verification& row,
   auto done = in_unit_of_work<VerifyEmailOutcome>(uow_, [&]() -> Result<VerifyEmailOutcome> {
     auto user = users_.find_by_id(row.user_id);
     if (!user) return user.error();
-    if (!*user) return unknown_token();
+    if (!*user) return unknown_token_error();
     auto consumed = verifications_.consume(row.id, now);
     if (!consumed) return consumed.error();
-    if (!*consumed) {
-      return Error::make(ErrorCode::kVerificationTokenUsed, "the link or token was already used");
-    }
+    if (!*consumed) return used_token_error();
     if (row.purpose == Purpose::kVerifyEmail) {
       // The account's address changed since this mail was sent: it proves nothing now.
-      if ((*user)->email != row.email) return unknown_token();
+      if ((*user)->email != row.email) return unknown_token_error();
       if (auto st = users_.mark_email_verified(row.user_id, now); !st) return st.error();
     } else {
       auto st = users_.change_email(row.user_id, row.email, now);

@@ -26,6 +26,14 @@ Error invalid_token() {
 
 }  // namespace
 
+Error unknown_token_error() {
+  return Error::make(ErrorCode::kVerificationTokenUnknown, "the link or token is not known");
+}
+
+Error used_token_error() {
+  return Error::make(ErrorCode::kVerificationTokenUsed, "the link or token was already used");
+}
+
 std::string link_to(const std::string& public_url, std::string_view page, std::string_view token) {
   std::string base = public_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -98,12 +106,8 @@ Status VerificationSecrets::check_token(const Verification& row, std::string_vie
   }
   bool purpose_ok = false;
   for (Purpose p : accepted) purpose_ok = purpose_ok || p == row.purpose;
-  if (!purpose_ok) {
-    return Error::make(ErrorCode::kVerificationTokenUnknown, "the link or token is not known");
-  }
-  if (row.used_at) {
-    return Error::make(ErrorCode::kVerificationTokenUsed, "the link or token was already used");
-  }
+  if (!purpose_ok) return unknown_token_error();
+  if (row.used_at) return used_token_error();
   if (clock_.now() >= row.expires_at) {
     return Error::make(ErrorCode::kVerificationTokenExpired, "the link or token has expired");
   }

@@ -22,6 +22,12 @@ struct IssuedSecret {
 // and '.', safe in a query string as they are).
 std::string link_to(const std::string& public_url, std::string_view page, std::string_view token);
 
+// kVerificationTokenUnknown: no usable row for the token (none stored, another purpose, or the
+// account or address it was for is gone). The same answer in every flow, so none tells more.
+Error unknown_token_error();
+// kVerificationTokenUsed: the token's row was already consumed.
+Error used_token_error();
+
 class VerificationSecrets {
  public:
   // `code_key`: secret key (32 bytes) for hashing codes, so a copy of the table does not give
