@@ -57,4 +57,9 @@ bool is_valid_utf8(std::string_view s);
 // Number of Unicode code points in valid UTF-8 (continuation bytes are not counted).
 std::size_t utf8_length(std::string_view s);
 
+// Text for HTML or XML, in element content and in quoted attribute values: & < > " ' become
+// &amp; &lt; &gt; &quot; &#39; (the numeric form for ', which HTML 4 has no name for). Every
+// other byte is copied as it is.
+std::string xml_escape(std::string_view s);
+
 }  // namespace latchkey

@@ -324,33 +324,6 @@ void validate_part(std::string_view src, std::string_view part, const std::strin
 
 // ---- rendering --------------------------------------------------------------------------------
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // Renders a validated template with no escaping (values are escaped beforehand for HTML).
 Result<std::string> render_part(const std::string& src, const mustache::data& data,
                                 std::string_view id, std::string_view part) {
@@ -650,7 +623,7 @@ Result<Email> TemplateSet::render(std::string_view id, std::string_view locale, 
   const auto put = [&](const std::string& name, const std::string& value) {
     if (value.empty()) return;
     text_data.set(name, mustache::data(value));
-    html_data.set(name, mustache::data(html_escape(value)));
+    html_data.set(name, mustache::data(xml_escape(value)));
   };
   for (const auto& name : tmpl.variables) {
     const auto v = values.find(name);

@@ -17,34 +17,6 @@ struct QrFree {
   void operator()(QRcode* code) const { QRcode_free(code); }
 };
 
-// Text for an XML attribute value in double quotes.
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 bool has_control(std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
