@@ -154,7 +154,7 @@ TEST(QrSvg, Deterministic) {
 TEST(QrSvg, EscapesTheLabel) {
   const std::string svg = qr_svg("x", R"(<a href="x">&'</a> 한국어)");
   EXPECT_EQ(attribute(svg, "svg", "aria-label"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt; 한국어");
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt; 한국어");
   EXPECT_EQ(svg.find("<a"), std::string::npos);
 }
 
