@@ -23,21 +23,20 @@ Result<std::string> Mailer::queue(std::string_view template_id, std::string_view
                            email.error().message + " (" + email.error().field + ")");
   }
   OutboxMessage m;
-  m.id = new_uuid_v7(clock_, random_);
   m.email = std::move(*email);
-  m.status = OutboxStatus::kQueued;
-  m.created_at = m.next_attempt_at = clock_.now();
-  if (auto st = outbox_.enqueue(m); !st) return st.error();
-  if (on_queued_) on_queued_();
-  return m.id;
+  return enqueue(std::move(m));
 }
 
 Result<std::string> Mailer::queue_sms(const std::string& to, std::string text,
                                       std::string template_id) {
   OutboxMessage m;
-  m.id = new_uuid_v7(clock_, random_);
   m.channel = std::string(kChannelSms);
   m.sms = {to, std::move(text), std::move(template_id)};
+  return enqueue(std::move(m));
+}
+
+Result<std::string> Mailer::enqueue(OutboxMessage m) {
+  m.id = new_uuid_v7(clock_, random_);
   m.status = OutboxStatus::kQueued;
   m.created_at = m.next_attempt_at = clock_.now();
   if (auto st = outbox_.enqueue(m); !st) return st.error();

@@ -40,6 +40,9 @@ class Mailer {
   std::string negotiate(std::string_view accept_language) const;
 
  private:
+  // Gives the message its id and due time, queues it, and wakes the dispatcher.
+  Result<std::string> enqueue(OutboxMessage m);
+
   const TemplateSet& templates_;
   OutboxRepository& outbox_;
   const Clock& clock_;
