@@ -45,8 +45,7 @@ Result<std::string> PhoneFlow::normalize(const std::string& phone) const {
 }
 
 Status PhoneFlow::send(std::string_view purpose, const std::string& phone,
-                       const std::string& locale, const sessions::ClientInfo& client) {
-  (void)client;
+                       const std::string& locale) {
   auto code = codes_.issue(purpose, phone);
   if (!code) return code.error();
   auto queued = mailer_.queue_sms(phone,
@@ -74,7 +73,7 @@ Result<std::string> PhoneFlow::start_verification(const std::string& user_id,
   auto allowed = quota_.allow_address("verify_phone", *number);
   if (!allowed) return allowed.error();
   if (!*allowed) return rate_limited();
-  if (auto st = send(kVerifyPurpose, *number, (*user)->locale, client); !st) return st.error();
+  if (auto st = send(kVerifyPurpose, *number, (*user)->locale); !st) return st.error();
   if (auto st = kv_.set("phone:pending:" + user_id, *number, kPendingTtl); !st) {
     return st.error();
   }
@@ -149,7 +148,7 @@ Status PhoneFlow::start_login(const std::string& phone, const std::string& local
   auto allowed = quota_.allow_address("sms_login", *number);
   if (!allowed) return allowed.error();
   if (!*allowed) return rate_limited();
-  return send(kLoginPurpose, *number, known ? (*user)->locale : locale, client);
+  return send(kLoginPurpose, *number, known ? (*user)->locale : locale);
 }
 
 Result<LoginOutcome> PhoneFlow::finish_login(const std::string& phone, const std::string& code,

@@ -55,8 +55,7 @@ class PhoneFlow {
 
  private:
   Result<std::string> normalize(const std::string& phone) const;
-  Status send(std::string_view purpose, const std::string& phone, const std::string& locale,
-              const sessions::ClientInfo& client);
+  Status send(std::string_view purpose, const std::string& phone, const std::string& locale);
 
   identity::UserRepository& users_;
   methods::SmsCodes& codes_;
