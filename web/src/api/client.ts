@@ -89,10 +89,35 @@ export interface SessionInfo {
   current: boolean;
 }
 
+/** A social login provider offered by the server (`GET /api/auth/providers`). */
 export interface Provider {
   id: string;
+  /** The provider's protocol or family (e.g. "oidc", "github"). */
+  kind: string;
   name: string;
-  url?: string;
+}
+
+/** A social account linked to the user (`GET /api/me/identities`). */
+export interface LinkedIdentity {
+  id: string;
+  provider: string;
+  provider_name: string;
+  email: string;
+  created_at: string;
+}
+
+/**
+ * Where the browser goes (full-page navigation) to log in with a provider. The server sends it
+ * back to `returnTo` when it succeeds, or to /login?error=<code> when it does not.
+ */
+export function socialStartUrl(providerId: string, returnTo: string, baseUrl = ''): string {
+  return `${baseUrl}/api/auth/social/${encodeURIComponent(providerId)}/start?return_to=${encodeURIComponent(returnTo)}`;
+}
+
+function isProvider(value: unknown): value is Provider {
+  if (!value || typeof value !== 'object') return false;
+  const p = value as Record<string, unknown>;
+  return typeof p.id === 'string' && p.id !== '' && typeof p.name === 'string' && typeof p.kind === 'string';
 }
 
 export interface SignupResult {
@@ -689,19 +714,46 @@ export function createApiClient(options: ClientOptions = {}) {
     changeEmail: (newEmail: string, password: string) =>
       request<EmailChangeResult>('POST', '/api/me/email', { body: { new_email: newEmail, password } }),
 
-    /** Social providers; a 404 (not built yet) means none. */
+    /** Social providers; a 404 (no social login on this server) means none. */
     async providers(): Promise<Provider[]> {
       try {
-        const body = await request<{ providers?: Provider[] } | Provider[]>('GET', '/api/auth/providers', {
-          auth: false,
-        });
-        const list = Array.isArray(body) ? body : body?.providers;
-        return Array.isArray(list) ? list : [];
+        const body = await request<{ providers?: unknown }>('GET', '/api/auth/providers', { auth: false });
+        const list = body?.providers;
+        return Array.isArray(list) ? list.filter(isProvider) : [];
       } catch (error) {
         if (error instanceof ApiError && error.status === 404) return [];
         throw error;
       }
     },
+
+    /** The URL that starts a social login with `providerId` (navigate the whole page there). */
+    socialStartUrl: (providerId: string, returnTo: string) => socialStartUrl(providerId, returnTo, baseUrl),
+
+    /** The social accounts linked to the signed-in user. */
+    async identities(): Promise<LinkedIdentity[]> {
+      const body = await request<{ identities?: LinkedIdentity[] }>('GET', '/api/me/identities');
+      return Array.isArray(body?.identities) ? body.identities : [];
+    },
+
+    /**
+     * Starts linking a provider's account; resolves to the URL to navigate the whole page to.
+     * The provider sends the browser back to `returnTo` (or to /profile?error=<code>).
+     */
+    async linkIdentity(provider: string, returnTo: string): Promise<string> {
+      const body = await request<{ redirect_url?: unknown }>(
+        'POST',
+        `/api/me/identities/${encodeURIComponent(provider)}/link`,
+        { body: { return_to: returnTo } },
+      );
+      const url = body?.redirect_url;
+      if (typeof url !== 'string' || !/^(https?:\/\/|\/(?!\/))/.test(url)) {
+        throw new ApiError({ code: 'internal', status: 200, detail: 'malformed link answer' });
+      }
+      return url;
+    },
+
+    /** Unlinks a social account; 409 last_login_method when it is the only way to sign in. */
+    unlinkIdentity: (id: string) => request<void>('DELETE', `/api/me/identities/${encodeURIComponent(id)}`),
 
     /** Stops timers and the channel (tests, hot reload). */
     dispose() {

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router-dom';
+import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { ApiError, type MfaChallenge, type Provider } from '../api/client';
+import { isServerProblemCode } from '../api/problem';
 import { useAuth } from '../auth/AuthProvider';
 import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
@@ -8,6 +9,12 @@ import type { CheckEmailState } from './CheckEmailPage';
 import { MfaStep } from './MfaStep';
 
 const FIELDS = ['email', 'password'] as const;
+
+/** The error of a `?error=<code>` query (an unknown code reads as a generic failure). */
+export function errorFromQuery(code: string | null): ApiError | null {
+  if (code === null) return null;
+  return new ApiError({ code: isServerProblemCode(code) ? code : 'unknown', status: 0 });
+}
 type FieldName = (typeof FIELDS)[number];
 
 export function LoginPage() {
@@ -26,11 +33,23 @@ export function LoginPage() {
   const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
   const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
+  /** A failed social login comes back as /login?error=<code>: shown until the next attempt. */
+  const [returnedError, setReturnedError] = useState<ApiError | null>(() => errorFromQuery(params.get('error')));
+
+  useEffect(() => {
+    if (!params.has('error')) return;
+    setReturnedError(errorFromQuery(params.get('error')));
+    // Shown once: a reload or a bookmark of the page does not repeat it.
+    const next = new URLSearchParams(params);
+    next.delete('error');
+    setParams(next, { replace: true });
+  }, [params, setParams]);
 
   useEffect(() => {
     let alive = true;
     client.providers().then(
-      (list) => alive && setProviders(list.filter((p) => typeof p.url === 'string' && p.url.startsWith('/'))),
+      (list) => alive && setProviders(list),
       () => undefined,
     );
     return () => {
@@ -41,6 +60,7 @@ export function LoginPage() {
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setFormError(null);
+    setReturnedError(null);
     setPendingEmail(null);
     const found: Partial<Record<FieldName, string>> = {};
     if (!email.trim()) found.email = t('validation.required');
@@ -95,7 +115,7 @@ export function LoginPage() {
       <PageTitle>{t('login.title')}</PageTitle>
       {notice ? <Notice message={t(`login.notice.${notice}`)} /> : null}
       <form ref={formRef} onSubmit={onSubmit} noValidate>
-        <FormError message={formError} />
+        <FormError message={formError ?? (returnedError ? problem(returnedError) : null)} />
         {pendingEmail ? (
           <p>
             <button type="button" onClick={() => void resend()} disabled={resending}>
@@ -122,7 +142,7 @@ export function LoginPage() {
           <ul>
             {providers.map((p) => (
               <li key={p.id}>
-                <a className="button" href={p.url}>
+                <a className="button" href={client.socialStartUrl(p.id, `${window.location.origin}/profile`)}>
                   {t('login.provider', { name: p.name })}
                 </a>
               </li>

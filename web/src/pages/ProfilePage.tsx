@@ -4,24 +4,13 @@ import { ApiError, type SessionInfo } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
 import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
+import { useDateFormat } from '../i18n/useDateFormat';
+import { LinkedAccountsSection } from './LinkedAccounts';
 import { MIN_PASSWORD_LENGTH } from '../password/strength';
 import { PhoneSection, TwoStepSection } from './SecuritySections';
 import { StrengthHint } from './SignupPage';
 import { describeUserAgent } from './userAgent';
 import { EMAIL_PATTERN, MAX_NAME_LENGTH } from './validation';
-
-function useDateFormat() {
-  const { lang } = useI18n();
-  return useCallback(
-    (iso: string | undefined) => {
-      if (!iso) return '—';
-      const date = new Date(iso);
-      if (Number.isNaN(date.getTime())) return iso;
-      return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
-    },
-    [lang],
-  );
-}
 
 function NameSection() {
   const { client, user, setUser } = useAuth();
@@ -408,6 +397,7 @@ export function ProfilePage() {
       <PasswordSection onChanged={() => setSessionsKey((k) => k + 1)} />
       <TwoStepSection />
       <PhoneSection />
+      <LinkedAccountsSection />
       <SessionsSection reloadKey={sessionsKey} />
       <LogoutSection />
       <DeleteSection />
