@@ -78,6 +78,22 @@ describe('routing guard', () => {
     expect(await screen.findByText('This device')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Sign out the session on Safari · iOS' })).toBeTruthy();
   });
+
+  it('says why when the start-up refresh finds the account disabled', async () => {
+    start('/profile', { 'POST /api/auth/refresh': () => problem(403, 'account_disabled') });
+    expect(await screen.findByRole('heading', { level: 1, name: 'Sign in' })).toBeTruthy();
+    expect(screen.getByRole('status').textContent).toMatch(/account has been disabled/);
+  });
+
+  it('returns to login with a notice when a request finds the account disabled', async () => {
+    start('/profile', { ...signedIn, 'PATCH /api/me': () => problem(403, 'account_disabled') });
+    await screen.findByText('ada@example.com');
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'Ada L' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Sign in' })).toBeTruthy();
+    expect(window.location.pathname).toBe('/login');
+    expect(screen.getByText(/account has been disabled/)).toBeTruthy();
+  });
 });
 
 describe('sign up', () => {

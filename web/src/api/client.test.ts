@@ -136,6 +136,54 @@ describe('access token', () => {
     expect(states).toEqual(['signed-in:login', 'signed-out:expired']);
   });
 
+  it('a revoked session (401 session_revoked) is refreshed once; a refused refresh signs out', async () => {
+    const states: string[] = [];
+    const { client, calls } = makeClient(
+      routes({
+        'GET /api/me': () => problem(401, 'session_revoked'),
+        'POST /api/auth/refresh': () => problem(401, 'invalid_refresh_token'),
+      }),
+    );
+    client.subscribe((state, reason) => states.push(`${state}:${reason}`));
+    await client.login('ada@example.com', 'pw');
+
+    await expect(client.me()).rejects.toMatchObject({ code: 'session_revoked', status: 401 });
+
+    expect(calls.filter((c) => c.path === '/api/auth/refresh')).toHaveLength(1);
+    expect(client.accessToken).toBeNull();
+    expect(states).toEqual(['signed-in:login', 'signed-out:expired']);
+  });
+
+  it('a disabled account signs the tab out with reason "disabled", from a request or a refresh', async () => {
+    const states: string[] = [];
+    const { client } = makeClient(routes({ 'PATCH /api/me': () => problem(403, 'account_disabled') }));
+    client.subscribe((state, reason) => states.push(`${state}:${reason}`));
+    await client.login('ada@example.com', 'pw');
+    await expect(client.updateProfile('Ada')).rejects.toMatchObject({ code: 'account_disabled', status: 403 });
+    expect(client.accessToken).toBeNull();
+    expect(states).toEqual(['signed-in:login', 'signed-out:disabled']);
+
+    const other: string[] = [];
+    const second = makeClient(
+      routes({
+        'GET /api/me': () => problem(401, 'token_expired'),
+        'POST /api/auth/refresh': () => problem(403, 'account_disabled'),
+      }),
+    ).client;
+    second.subscribe((state, reason) => other.push(`${state}:${reason}`));
+    await second.login('ada@example.com', 'pw');
+    await expect(second.me()).rejects.toMatchObject({ code: 'token_expired' });
+    expect(other).toEqual(['signed-in:login', 'signed-out:disabled']);
+  });
+
+  it('a 403 other than account_disabled keeps the tab signed in', async () => {
+    const { client } = makeClient(routes({ 'GET /api/me': () => problem(403, 'forbidden') }));
+    await client.login('ada@example.com', 'pw');
+    await expect(client.me()).rejects.toMatchObject({ code: 'forbidden' });
+    expect(client.state).toBe('signed-in');
+    expect(client.accessToken).toBe('A1');
+  });
+
   it('does not refresh for a 401 that is about the request, such as a wrong password', async () => {
     const { client, calls } = makeClient(
       routes({

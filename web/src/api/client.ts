@@ -165,7 +165,15 @@ export interface EmailChangeResult {
 export type AuthState = 'unknown' | 'signed-in' | 'signed-out';
 
 /** Why the auth state changed; lets the UI tell "you signed out elsewhere" from a failed refresh. */
-export type AuthChangeReason = 'login' | 'refresh' | 'logout' | 'peer-login' | 'peer-logout' | 'expired';
+export type AuthChangeReason =
+  | 'login'
+  | 'refresh'
+  | 'logout'
+  | 'peer-login'
+  | 'peer-logout'
+  | 'expired'
+  /** The server refused the session because the account was disabled (account_disabled). */
+  | 'disabled';
 
 export type AuthListener = (state: AuthState, reason: AuthChangeReason) => void;
 
@@ -270,8 +278,11 @@ export function svgDataUrl(svg: string): string {
   return `data:image/svg+xml;base64,${btoa(binary)}`;
 }
 
-/** Codes of a 401 that mean "the access token is missing or stale": worth one refresh. */
-const REFRESHABLE_CODES = new Set(['unauthenticated', 'invalid_token', 'token_expired']);
+/**
+ * Codes of a 401 that mean "the access token is missing, stale or its session has ended": worth
+ * one refresh. When the session really has ended the refresh fails too and the tab signs out.
+ */
+const REFRESHABLE_CODES = new Set(['unauthenticated', 'invalid_token', 'token_expired', 'session_revoked']);
 
 /** How long before expiry the background refresh runs. */
 export function refreshLeadMs(ttlMs: number): number {
@@ -481,7 +492,7 @@ export function createApiClient(options: ClientOptions = {}) {
           // The session is gone (or was never there): this tab is signed out. Other tabs find
           // out on their own next refresh; a failed refresh is not a logout of theirs.
           clearToken();
-          setState('signed-out', 'expired');
+          setState('signed-out', problem.code === 'account_disabled' ? 'disabled' : 'expired');
           return 'signed-out';
         }
         lastRefreshError = problem;
@@ -542,7 +553,15 @@ export function createApiClient(options: ClientOptions = {}) {
         throw again;
       }
     }
-    if (!response.ok) throw await problemFromResponse(response, now());
+    if (!response.ok) {
+      const problem = await problemFromResponse(response, now());
+      // The account was disabled while this tab held a token: it is signed out at once.
+      if (auth && problem.code === 'account_disabled') {
+        clearToken();
+        setState('signed-out', 'disabled');
+      }
+      throw problem;
+    }
     return readBody<T>(response);
   }
 

@@ -4,7 +4,7 @@ import { api, type ApiClient, type AuthChangeReason, type AuthState, type User }
 import { useI18n } from '../i18n/I18nProvider';
 
 /** Why the login page is shown, when it is not simply a first visit. */
-export type LoginNotice = 'peer-logout' | 'expired' | 'logout' | 'deleted';
+export type LoginNotice = 'peer-logout' | 'expired' | 'logout' | 'deleted' | 'disabled';
 
 interface AuthValue {
   client: ApiClient;
@@ -21,7 +21,7 @@ interface AuthValue {
 const AuthContext = createContext<AuthValue | null>(null);
 
 function noticeFor(reason: AuthChangeReason): LoginNotice | null {
-  if (reason === 'peer-logout' || reason === 'expired' || reason === 'logout') return reason;
+  if (reason === 'peer-logout' || reason === 'expired' || reason === 'logout' || reason === 'disabled') return reason;
   return null;
 }
 
@@ -58,7 +58,10 @@ export function AuthProvider({ children, client = api() }: { children: ReactNode
       } else if (next === 'signed-out') {
         loadSeq.current++;
         setUserState(null);
-        if (wasSignedIn.current) setNotice((current) => (current === 'deleted' ? current : noticeFor(reason)));
+        // A disabled account is worth telling even on a fresh page load (the start-up refresh).
+        if (wasSignedIn.current || reason === 'disabled') {
+          setNotice((current) => (current === 'deleted' ? current : noticeFor(reason)));
+        }
         wasSignedIn.current = false;
       }
     });

@@ -120,6 +120,7 @@ export const en = {
   'login.notice.expired': 'Your session has ended. Please sign in again.',
   'login.notice.logout': 'You have signed out.',
   'login.notice.deleted': 'Your account has been deleted.',
+  'login.notice.disabled': 'Your account has been disabled, so you were signed out. Contact the administrator.',
 
   'mfa.title': 'Two-step verification',
   'mfa.intro': 'Your account asks for a second step. Choose how to confirm that it is you.',
@@ -428,6 +429,7 @@ export const ko: Catalogue = {
   'login.notice.expired': '세션이 끝났습니다. 다시 로그인해 주세요.',
   'login.notice.logout': '로그아웃했습니다.',
   'login.notice.deleted': '계정이 삭제되었습니다.',
+  'login.notice.disabled': '계정이 비활성화되어 로그아웃되었습니다. 관리자에게 문의해 주세요.',
 
   'mfa.title': '2단계 인증',
   'mfa.intro': '이 계정은 두 번째 확인 단계가 필요합니다. 본인임을 확인할 방법을 고르세요.',
