@@ -32,6 +32,11 @@ export function Field({ label, error, hint, ...input }: FieldProps) {
   );
 }
 
+/** Moves focus to the first field marked invalid, once React has rendered the errors. */
+export function focusFirstInvalid(form: { current: HTMLFormElement | null }) {
+  requestAnimationFrame(() => form.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+}
+
 /** A form-level error, announced when it appears. */
 export function FormError({ message }: { message?: string | null }) {
   if (!message) return null;

@@ -6,7 +6,7 @@ import { ApiError, type VerifyEmailResult } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
 import { useI18n } from '../i18n/I18nProvider';
 import { CODE_PATTERN, EMAIL_PATTERN, normalizeCode } from '../pages/validation';
-import { Field, FormError, Notice, PageTitle, splitError } from './forms';
+import { Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from './forms';
 
 /** The server sends at most one mail of a kind to an address per minute (`verification.resend_cooldown`). */
 export const RESEND_COOLDOWN_SECONDS = 60;
@@ -91,10 +91,6 @@ export function CodeForm({ initialEmail = '', onVerified }: { initialEmail?: str
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
 
-  function focusFirstInvalid() {
-    requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
-  }
-
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setFormError(null);
@@ -106,7 +102,7 @@ export function CodeForm({ initialEmail = '', onVerified }: { initialEmail?: str
     if (!digits) found.code = t('validation.required');
     else if (!CODE_PATTERN.test(digits)) found.code = t('code.format');
     setErrors(found);
-    if (Object.keys(found).length > 0) return focusFirstInvalid();
+    if (Object.keys(found).length > 0) return focusFirstInvalid(formRef);
     setBusy(true);
     try {
       onVerified(await client.verifyEmail({ email: address, code: digits }));
@@ -123,7 +119,7 @@ export function CodeForm({ initialEmail = '', onVerified }: { initialEmail?: str
           : null);
       if (field) {
         setErrors({ [field]: split.text });
-        focusFirstInvalid();
+        focusFirstInvalid(formRef);
       } else {
         setFormError(split.text);
       }

@@ -3,7 +3,7 @@ import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { ApiError, type MfaChallenge, type Provider } from '../api/client';
 import { isServerProblemCode } from '../api/problem';
 import { useAuth } from '../auth/AuthProvider';
-import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
+import { Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import type { CheckEmailState } from './CheckEmailPage';
 import { MfaStep } from './MfaStep';
@@ -67,7 +67,7 @@ export function LoginPage() {
     if (!password) found.password = t('validation.required');
     setErrors(found);
     if (Object.keys(found).length > 0) {
-      requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+      focusFirstInvalid(formRef);
       return;
     }
     setBusy(true);

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { useLocation } from 'react-router-dom';
 import { ApiError, type SessionInfo } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
-import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
+import { Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { useDateFormat } from '../i18n/useDateFormat';
 import { LinkedAccountsSection } from './LinkedAccounts';
@@ -82,7 +82,7 @@ function PasswordSection({ onChanged }: { onChanged: () => void }) {
     else if (confirm !== next) found.confirm = t('validation.mismatch');
     setErrors(found);
     if (Object.keys(found).length > 0) {
-      requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+      focusFirstInvalid(formRef);
       return;
     }
     setBusy(true);
@@ -150,7 +150,7 @@ function ChangeEmailSection() {
     if (!password) found.password = t('validation.required');
     setErrors(found);
     if (Object.keys(found).length > 0) {
-      requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+      focusFirstInvalid(formRef);
       return;
     }
     setBusy(true);

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { ApiError } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
-import { Field, FormError, Notice, PageTitle, splitError } from '../components/forms';
+import { Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { MIN_PASSWORD_LENGTH } from '../password/strength';
 import { StrengthHint } from './SignupPage';
@@ -51,10 +51,6 @@ export function ResetPasswordPage() {
     }
   }, [params, setParams]);
 
-  function focusFirstInvalid() {
-    requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
-  }
-
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setFormError(null);
@@ -65,7 +61,7 @@ export function ResetPasswordPage() {
     if (!confirm) found.confirm = t('validation.required');
     else if (confirm !== password) found.confirm = t('validation.mismatch');
     setErrors(found);
-    if (Object.keys(found).length > 0) return focusFirstInvalid();
+    if (Object.keys(found).length > 0) return focusFirstInvalid(formRef);
     setBusy(true);
     try {
       await client.resetPassword(token, password);
@@ -82,7 +78,7 @@ export function ResetPasswordPage() {
       if (onPassword) {
         setErrors({ password: split.text });
         if (error instanceof ApiError && error.detail && error.code === 'weak_password') setDetail(error.detail);
-        focusFirstInvalid();
+        focusFirstInvalid(formRef);
       } else {
         setFormError(split.text);
       }

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, svgDataUrl, type MfaStatus, type TotpEnrolment } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
-import { Field, FormError, Notice } from '../components/forms';
+import { Field, focusFirstInvalid, FormError, Notice } from '../components/forms';
 import { RESEND_COOLDOWN_SECONDS, useCooldown } from '../components/verification';
 import { useI18n } from '../i18n/I18nProvider';
 import type { MessageKey } from '../i18n/i18n';
@@ -97,7 +97,7 @@ function PasswordAndCodeForm({ heading, hint, submit, destructive, onSubmit }: {
     if (!value) found.code = t('validation.required');
     setErrors(found);
     if (Object.keys(found).length > 0) {
-      requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
+      focusFirstInvalid(formRef);
       return;
     }
     setBusy(true);

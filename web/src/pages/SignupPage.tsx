@@ -1,7 +1,7 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { useAuth } from '../auth/AuthProvider';
-import { Field, FormError, PageTitle, splitError } from '../components/forms';
+import { Field, focusFirstInvalid, FormError, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { MIN_PASSWORD_LENGTH, passwordStrength } from '../password/strength';
 import type { CheckEmailState } from './CheckEmailPage';
@@ -58,10 +58,6 @@ export function SignupPage() {
     return found;
   }
 
-  function focusFirstInvalid() {
-    requestAnimationFrame(() => formRef.current?.querySelector<HTMLInputElement>('[aria-invalid="true"]')?.focus());
-  }
-
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setFormError(null);
@@ -69,7 +65,7 @@ export function SignupPage() {
     const found = validate();
     setErrors(found);
     if (Object.keys(found).length > 0) {
-      focusFirstInvalid();
+      focusFirstInvalid(formRef);
       return;
     }
     setBusy(true);
@@ -83,7 +79,7 @@ export function SignupPage() {
       if (split.field) {
         setErrors({ [split.field]: split.text });
         if (split.detail) setDetail({ field: split.field, text: split.detail });
-        focusFirstInvalid();
+        focusFirstInvalid(formRef);
       } else {
         setFormError(split.text);
       }
