@@ -1,0 +1,246 @@
+// Browser journeys past sign-up: the Korean locale, a keyboard-only login, forgot/reset password
+// by mail, revoking another session, and two tabs sharing one login. Accounts are made with the
+// CLI (`latchkey user create`), as an operator would; each test has its own browser context.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  TEST_TIMEOUT_MS,
+  heading,
+  launchBrowser,
+  openContext,
+  randomEmail,
+  section,
+  startStack,
+  strongPassword,
+} from './support.mjs';
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function login(page, { email, password }, lang = 'en') {
+  const ko = lang === 'ko';
+  await heading(page, ko ? '로그인' : 'Sign in');
+  await page.getByLabel(ko ? '이메일' : 'E-mail', { exact: true }).fill(email);
+  await page.getByLabel(ko ? '비밀번호' : 'Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: ko ? '로그인' : 'Sign in', exact: true }).click();
+}
+
+test('Korean: a browser that prefers Korean gets every page in Korean, and can switch', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const user = await stack.createUser({ email: randomEmail('ko'), password: strongPassword(), name: '김하나' });
+  const ctx = await openContext(browser, t.name, { locale: 'ko-KR' });
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+
+  await page.goto(`${stack.url}/signup`);
+  await heading(page, '계정 만들기');
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ko');
+  await page.getByRole('button', { name: '계정 만들기' }).click();
+  await page.getByRole('alert').first().waitFor();
+  await ctx.shot(page, 'signup-ko');
+
+  await page.goto(`${stack.url}/forgot-password`);
+  await heading(page, '비밀번호 재설정');
+  await ctx.shot(page, 'forgot-ko');
+
+  await page.goto(`${stack.url}/login`);
+  await login(page, { email: user.email, password: `${user.password}-wrong` }, 'ko');
+  await page.getByRole('alert').filter({ hasText: '이메일 주소 또는 비밀번호가' }).waitFor();
+  await ctx.shot(page, 'login-error-ko');
+
+  await login(page, user, 'ko');
+  await heading(page, '내 계정');
+  await section(page, '활성 세션').getByText('현재 기기').waitFor();
+  await ctx.shot(page, 'profile-ko');
+
+  // The switcher changes the language at once and remembers it across a reload.
+  await page.getByLabel('언어').selectOption('en');
+  await heading(page, 'Your account');
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+  await page.reload();
+  await heading(page, 'Your account');
+  await ctx.shot(page, 'profile-en');
+  assert.deepEqual(ctx.problems, []);
+});
+
+test('keyboard only: Tab to the fields, type, Enter signs in; Tab and Enter sign out', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const user = await stack.createUser({ email: randomEmail('keys'), password: strongPassword() });
+  const ctx = await openContext(browser, t.name);
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+  await page.goto(`${stack.url}/login`);
+  await heading(page, 'Sign in');
+
+  /** Presses Tab until the focused element matches, and says what it passed on the way. */
+  async function tabTo(describe, matches, limit = 25) {
+    const seen = [];
+    for (let i = 0; i < limit; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return null;
+        return { tag: el.tagName.toLowerCase(), name: el.getAttribute('name'), text: (el.textContent || '').trim(), type: el.getAttribute('type') };
+      });
+      seen.push(focused);
+      if (focused && matches(focused)) return focused;
+    }
+    assert.fail(`Tab never reached ${describe}; focus went through ${JSON.stringify(seen)}`);
+  }
+
+  // The first Tab reaches the skip link.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Skip to content');
+  await tabTo('the e-mail field', (f) => f.tag === 'input' && f.name === 'email');
+  await page.keyboard.type(user.email);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'password');
+  await page.keyboard.type(user.password);
+  await ctx.shot(page, 'login-typed');
+  await page.keyboard.press('Enter');
+  await heading(page, 'Your account');
+  await ctx.shot(page, 'profile');
+
+  await tabTo('the sign-out button', (f) => f.tag === 'button' && f.text === 'Sign out', 80);
+  await page.keyboard.press('Enter');
+  await heading(page, 'Sign in');
+  await page.getByRole('status').filter({ hasText: 'You have signed out.' }).waitFor();
+  await ctx.shot(page, 'signed-out');
+  assert.deepEqual(ctx.problems, []);
+});
+
+test('forgot password: the mailed link sets a new password; the old one stops working', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const user = await stack.createUser({ email: randomEmail('reset'), password: strongPassword() });
+  const ctx = await openContext(browser, t.name);
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+
+  await page.goto(`${stack.url}/login`);
+  await heading(page, 'Sign in');
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await heading(page, 'Reset your password');
+  await page.getByLabel('E-mail', { exact: true }).fill(user.email);
+  await ctx.shot(page, 'forgot');
+  await page.getByRole('button', { name: 'Send the link' }).click();
+  await heading(page, 'Check your e-mail');
+  await ctx.shot(page, 'forgot-sent');
+
+  const mail = await stack.mailTo(user.email, /^Reset your Latchkey password/);
+  await page.goto(stack.linkIn(mail, '/reset-password'));
+  await heading(page, 'Choose a new password');
+  // The token leaves the address bar, so it does not end up in history or a Referer.
+  assert.doesNotMatch(page.url(), /token=/);
+  const fresh = strongPassword();
+  await page.getByLabel('New password', { exact: true }).fill(fresh);
+  await page.getByLabel('Confirm new password', { exact: true }).fill(`${fresh}x`);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('alert').first().waitFor();
+  await page.getByLabel('Confirm new password', { exact: true }).fill(fresh);
+  await ctx.shot(page, 'reset');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await heading(page, 'Password changed');
+  await ctx.shot(page, 'reset-done');
+
+  await page.getByRole('main').getByRole('link', { name: 'Sign in' }).click();
+  await login(page, user);
+  await page.getByRole('alert').filter({ hasText: 'The e-mail address or password is not correct.' }).waitFor();
+  await login(page, { email: user.email, password: fresh });
+  await heading(page, 'Your account');
+  await ctx.shot(page, 'profile');
+  assert.deepEqual(ctx.problems, []);
+});
+
+test('sessions: one device signs out another; the other finds out on its next request', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const user = await stack.createUser({ email: randomEmail('sessions'), password: strongPassword() });
+  const laptop = await openContext(browser, t.name);
+  const phone = await openContext(browser, `${t.name} (other device)`, {
+    userAgent:
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+  });
+  t.after(() => Promise.all([laptop.close(), phone.close()]));
+
+  const other = await phone.newPage();
+  await other.goto(`${stack.url}/login`);
+  await login(other, user);
+  await heading(other, 'Your account');
+
+  const page = await laptop.newPage();
+  await page.goto(`${stack.url}/login`);
+  await login(page, user);
+  await heading(page, 'Your account');
+  const sessions = section(page, 'Active sessions');
+  await sessions.getByText('This device').waitFor();
+  const revoke = sessions.getByRole('button', { name: 'Sign out the session on Safari · iOS' });
+  await revoke.waitFor();
+  assert.equal(await sessions.getByRole('listitem').count(), 2);
+  await sessions.getByText('IP address 127.0.0.1').first().waitFor();
+  await laptop.shot(page, 'sessions');
+  await revoke.click();
+  await sessions.getByText('The session was signed out.').waitFor();
+  await sessions.getByText('There are no other active sessions.').waitFor();
+  await laptop.shot(page, 'revoked');
+
+  // The phone's next request is refused, and its app returns to the login page.
+  const name = section(other, 'Your name');
+  await name.getByLabel('Name').fill('Still me');
+  await name.getByRole('button', { name: 'Save' }).click();
+  await heading(other, 'Sign in');
+  await other.getByRole('status').filter({ hasText: 'Your session has ended' }).waitFor();
+  await phone.shot(other, 'signed-out');
+
+  // The laptop's own session goes on.
+  await page.reload();
+  await heading(page, 'Your account');
+  assert.deepEqual([...laptop.problems, ...phone.problems], []);
+});
+
+test('two tabs: both stay signed in across reloads; signing out in one signs out the other', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const user = await stack.createUser({ email: randomEmail('tabs'), password: strongPassword() });
+  const ctx = await openContext(browser, t.name);
+  t.after(() => ctx.close());
+
+  const first = await ctx.newPage();
+  await first.goto(`${stack.url}/login`);
+  await login(first, user);
+  await heading(first, 'Your account');
+
+  const second = await ctx.newPage();
+  await second.goto(`${stack.url}/profile`);
+  await heading(second, 'Your account');
+  await second.getByText(user.email, { exact: true }).waitFor();
+  await ctx.shot(second, 'second-tab');
+
+  // Each reload refreshes with the rotating cookie; neither trips reuse detection.
+  for (const page of [first, second, first, second]) {
+    await page.reload();
+    await heading(page, 'Your account');
+    await page.getByText(user.email, { exact: true }).waitFor();
+  }
+  // Both reload at once: the refreshes are coordinated, and both stay in.
+  await Promise.all([first.reload(), second.reload()]);
+  for (const page of [first, second]) {
+    await heading(page, 'Your account');
+    await page.getByText(user.email, { exact: true }).waitFor();
+  }
+  await ctx.shot(first, 'first-tab-after-reloads');
+
+  await section(first, 'Sign out').getByRole('button', { name: 'Sign out', exact: true }).click();
+  await heading(first, 'Sign in');
+  // The other tab follows without a reload.
+  await heading(second, 'Sign in');
+  await second.getByRole('status').filter({ hasText: 'You signed out in another tab.' }).waitFor();
+  await ctx.shot(second, 'second-tab-signed-out');
+
+  // And a reload does not bring the session back.
+  await second.reload();
+  await heading(second, 'Sign in');
+  assert.deepEqual(ctx.problems, []);
+});
