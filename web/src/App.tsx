@@ -10,6 +10,7 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { ProfilePage } from './pages/ProfilePage';
 import { ResetPasswordPage } from './pages/ResetPasswordPage';
 import { SignupPage } from './pages/SignupPage';
+import { SmsLoginPage } from './pages/SmsLoginPage';
 import { VerifyEmailPage } from './pages/VerifyEmailPage';
 
 function Header() {
@@ -54,6 +55,7 @@ export function AppRoutes() {
         <Routes>
           <Route path="/" element={<Navigate to="/profile" replace />} />
           <Route path="/login" element={<RedirectIfSignedIn><LoginPage /></RedirectIfSignedIn>} />
+          <Route path="/login/sms" element={<RedirectIfSignedIn><SmsLoginPage /></RedirectIfSignedIn>} />
           <Route path="/signup" element={<RedirectIfSignedIn><SignupPage /></RedirectIfSignedIn>} />
           <Route path="/check-email" element={<CheckEmailPage />} />
           <Route path="/verify-email" element={<VerifyEmailPage />} />

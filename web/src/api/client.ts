@@ -565,6 +565,16 @@ export function createApiClient(options: ClientOptions = {}) {
     return readBody<T>(response);
   }
 
+  type LoginAnswer = TokenResponse & Partial<MfaChallenge> & { mfa_required?: boolean };
+
+  /** The answer of a first login step: a challenge for a second step, or the tokens. */
+  function finishLogin(body: LoginAnswer): LoginResult {
+    if (body?.mfa_required === true) return { status: 'mfa-required', challenge: readChallenge(body) };
+    acceptTokenResponse(body, true);
+    setState('signed-in', 'login');
+    return { status: 'signed-in' };
+  }
+
   function signOutLocally() {
     clearToken();
     post({ type: 'signed-out', from: tabId });
@@ -614,15 +624,29 @@ export function createApiClient(options: ClientOptions = {}) {
      * no tokens: finish it with mfaVerify.
      */
     async login(email: string, password: string): Promise<LoginResult> {
-      const body = await request<TokenResponse & Partial<MfaChallenge> & { mfa_required?: boolean }>(
-        'POST',
-        '/api/auth/login',
-        { body: { email, password, mode: 'cookie' }, auth: false },
+      return finishLogin(
+        await request<LoginAnswer>('POST', '/api/auth/login', {
+          body: { email, password, mode: 'cookie' },
+          auth: false,
+        }),
       );
-      if (body?.mfa_required === true) return { status: 'mfa-required', challenge: readChallenge(body) };
-      acceptTokenResponse(body, true);
-      setState('signed-in', 'login');
-      return { status: 'signed-in' };
+    },
+
+    /**
+     * Asks for a sign-in code by text message (202 whatever the number: the server does not
+     * tell whether the number belongs to an account).
+     */
+    smsStart: (phone: string) =>
+      request<AcceptedResult>('POST', '/api/auth/sms/start', { body: { phone }, auth: false }),
+
+    /** Signs in with the texted code; like login(), it may need a second step. */
+    async smsLogin(phone: string, code: string): Promise<LoginResult> {
+      return finishLogin(
+        await request<LoginAnswer>('POST', '/api/auth/sms/verify', {
+          body: { phone, code, mode: 'cookie' },
+          auth: false,
+        }),
+      );
     },
 
     /** Texts a code for a challenge that offers "sms" (202). */

@@ -136,6 +136,9 @@ export function LoginPage() {
       <p className="alt">
         <Link to="/forgot-password">{t('login.forgot')}</Link>
       </p>
+      <p className="alt">
+        <Link to="/login/sms">{t('login.smsLink')}</Link>
+      </p>
       {providers.length > 0 ? (
         <div className="providers">
           <h2>{t('login.providers')}</h2>
