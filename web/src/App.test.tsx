@@ -210,6 +210,22 @@ describe('profile', () => {
     expect(call?.headers['x-csrf-token']).toBe('csrf-1');
   });
 
+  it('signs out every other session, keeping this one', async () => {
+    const third = { ...SESSIONS.sessions[1], id: 's3', user_agent: 'curl/8.5.0' };
+    const calls = start('/profile', {
+      ...signedIn,
+      'GET /api/me/sessions': () => json(200, { sessions: [...SESSIONS.sessions, third] }),
+      'DELETE /api/me/sessions/s2': () => noContent(),
+      'DELETE /api/me/sessions/s3': () => noContent(),
+    });
+    fireEvent.click(await screen.findByRole('button', { name: 'Sign out all other sessions' }));
+    expect(await screen.findByText('Every other session was signed out.')).toBeTruthy();
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/me/sessions/s2', '/api/me/sessions/s3']);
+    expect(screen.getByText('This device')).toBeTruthy();
+    expect(screen.getByText('There are no other active sessions.')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Sign out all other sessions' })).toBeNull();
+  });
+
   it('reports a wrong current password at that field', async () => {
     start('/profile', {
       ...signedIn,

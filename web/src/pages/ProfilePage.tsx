@@ -230,6 +230,25 @@ function SessionsSection({ reloadKey }: { reloadKey: number }) {
     }
   }
 
+  /** Signs out every session but this one, one by one; stops at the first failure. */
+  async function revokeOthers() {
+    setBusyId('others');
+    setDone(null);
+    setError(null);
+    try {
+      for (const s of sessions?.filter((x) => !x.current) ?? []) {
+        await client.revokeSession(s.id);
+        setSessions((list) => list?.filter((x) => x.id !== s.id) ?? null);
+      }
+      setDone(t('sessions.othersRevoked'));
+    } catch (err) {
+      setError(problem(err));
+      void load();
+    } finally {
+      setBusyId(null);
+    }
+  }
+
   const others = sessions?.filter((s) => !s.current) ?? [];
   const ordered = sessions ? [...sessions.filter((s) => s.current), ...others] : [];
   return (
@@ -264,6 +283,11 @@ function SessionsSection({ reloadKey }: { reloadKey: number }) {
         </ul>
       ) : null}
       {sessions !== null && others.length === 0 ? <p className="muted">{t('sessions.none')}</p> : null}
+      {others.length > 1 ? (
+        <button type="button" onClick={() => void revokeOthers()} disabled={busyId !== null}>
+          {t('sessions.revokeOthers')}
+        </button>
+      ) : null}
       <Notice message={done} />
     </section>
   );
