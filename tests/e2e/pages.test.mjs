@@ -171,6 +171,7 @@ test('sessions: one device signs out another; the other finds out on its next re
   await other.goto(`${stack.url}/login`);
   await login(other, user);
   await heading(other, 'Your account');
+  await phone.shot(other, 'profile');
 
   const page = await laptop.newPage();
   await page.goto(`${stack.url}/login`);
@@ -209,6 +210,8 @@ test('two tabs: both stay signed in across reloads; signing out in one signs out
 
   const first = await ctx.newPage();
   await first.goto(`${stack.url}/login`);
+  await heading(first, 'Sign in');
+  await ctx.shot(first, 'login');
   await login(first, user);
   await heading(first, 'Your account');
 
@@ -242,5 +245,70 @@ test('two tabs: both stay signed in across reloads; signing out in one signs out
   // And a reload does not bring the session back.
   await second.reload();
   await heading(second, 'Sign in');
+  assert.deepEqual(ctx.problems, []);
+});
+
+test('phone: confirm a number in the profile, then sign in with a texted code', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const user = await stack.createUser({ email: randomEmail('phone'), password: strongPassword() });
+  const national = `010${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+  const e164 = `+82${national.slice(1)}`;
+  const ctx = await openContext(browser, t.name);
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+  await page.goto(`${stack.url}/login`);
+  await login(page, user);
+  await heading(page, 'Your account');
+
+  const phone = section(page, 'Phone number');
+  await phone.getByLabel('Mobile phone number').fill(national);
+  let seen = stack.smsCount(e164);
+  await phone.getByRole('button', { name: 'Send the code' }).click();
+  await phone.getByLabel('Code from the text message').fill(await stack.nextSmsCode(e164, seen));
+  await ctx.shot(page, 'phone-code');
+  await phone.getByRole('button', { name: 'Confirm the number' }).click();
+  await phone.getByText(`${e164} is confirmed.`).waitFor();
+  await ctx.shot(page, 'phone-confirmed');
+
+  await section(page, 'Sign out').getByRole('button', { name: 'Sign out', exact: true }).click();
+  await heading(page, 'Sign in');
+  await page.getByRole('link', { name: 'Sign in with a code by text message' }).click();
+  await heading(page, 'Sign in with a text message');
+  await page.getByLabel('Mobile phone number').fill(national);
+  seen = stack.smsCount(e164);
+  await page.getByRole('button', { name: 'Text me a code' }).click();
+  const code = await stack.nextSmsCode(e164, seen);
+  await page.getByLabel('Code from the text message').fill(code);
+  await ctx.shot(page, 'sms-login');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await heading(page, 'Your account');
+  await page.getByText(user.email, { exact: true }).waitFor();
+  assert.deepEqual(ctx.problems, []);
+});
+
+test('pages a visitor may land on: unknown address, a failed social login, the SMS sign-in page', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const ctx = await openContext(browser, t.name);
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+
+  await page.goto(`${stack.url}/no/such/page`);
+  await heading(page, 'Page not found');
+  await ctx.shot(page, 'not-found');
+
+  // A social login that failed comes back to /login?error=<code>: announced once, then dropped.
+  await page.goto(`${stack.url}/login?error=social_cancelled`);
+  await heading(page, 'Sign in');
+  await page.getByRole('alert').filter({ hasText: 'Signing in with the other service was cancelled.' }).waitFor();
+  await page.waitForURL((url) => url.pathname === '/login' && url.search === '');
+  await ctx.shot(page, 'login-social-error');
+
+  await page.goto(`${stack.url}/login/sms`);
+  await heading(page, 'Sign in with a text message');
+  await page.getByRole('button', { name: 'Text me a code' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Please fill in this field.' }).waitFor();
+  await ctx.shot(page, 'sms-login-empty');
+
+  await page.goto(`${stack.url}/verify-email`);
+  await heading(page, 'Confirm your e-mail address');
+  await ctx.shot(page, 'verify-code');
   assert.deepEqual(ctx.problems, []);
 });

@@ -1,5 +1,6 @@
 // Browser-test support: the real `latchkey serve` (tests/api/harness.mjs) serving the built web
-// app from web/dist, a real SMTP sink over STARTTLS (tests/api/mail-sink.mjs), and Debian's
+// app from web/dist, a real SMTP sink over STARTTLS (tests/api/mail-sink.mjs), an SMS gateway
+// stand-in for the webhook channel (tests/api/sms-receiver.mjs), and Debian's
 // chromium driven by playwright-core. Each test gets a fresh browser context; every page it
 // visits is saved as a full-page screenshot under output/<test>/.
 //
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { MANY_LOGIN_FAILURES, runCli, startServer } from '../api/harness.mjs';
 import { extractLinks, startMailSink } from '../api/mail-sink.mjs';
+import { startSmsReceiver } from '../api/sms-receiver.mjs';
 
 export { randomEmail, strongPassword } from '../api/harness.mjs';
 export { extractLinks } from '../api/mail-sink.mjs';
@@ -24,6 +26,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const WEB_DIST = path.resolve(here, process.env.LATCHKEY_WEB_DIST || '../../web/dist');
 export const CHROMIUM = process.env.LATCHKEY_CHROMIUM || '/usr/bin/chromium';
 export const OUTPUT = path.resolve(here, process.env.LATCHKEY_E2E_OUTPUT || 'output');
+
+const SMS_WEBHOOK_SECRET = 'e2e-webhook-secret-0123456789abcdef';
 
 /** Generous per-step limits for a slow, shared 2-core CI machine: waits end as soon as they can. */
 export const STEP_TIMEOUT_MS = 30_000;
@@ -69,6 +73,7 @@ export async function startStack({ env = {} } = {}) {
     throw new Error(`web app not built at ${WEB_DIST} (run \`npm ci && npm run build\` in web/)`);
   }
   const sink = await startMailSink({ tls: true });
+  const sms = await startSmsReceiver({ webhookSecret: SMS_WEBHOOK_SECRET });
   let server;
   try {
     server = await startServer({
@@ -86,13 +91,20 @@ export async function startStack({ env = {} } = {}) {
         LATCHKEY_MAIL_POLL_INTERVAL: '1',
         LATCHKEY_MAIL_FROM: 'Latchkey Test <no-reply@example.test>',
         LATCHKEY_VERIFICATION_IP_HOURLY_CAP: '100000',
+        LATCHKEY_SMS_CHANNEL: 'webhook',
+        LATCHKEY_SMS_WEBHOOK_URL: sms.webhookUrl,
+        LATCHKEY_SMS_WEBHOOK_SECRET: SMS_WEBHOOK_SECRET,
+        LATCHKEY_SMS_IP_HOURLY_CAP: '100000',
+        LATCHKEY_PHONE_DEFAULT_REGION: 'KR',
         ...env,
       },
     });
   } catch (error) {
     await sink.stop();
+    await sms.stop();
     throw error;
   }
+  const textsTo = (e164) => sms.requests().filter((r) => r.json?.to === e164 && r.status === 200);
   return {
     server,
     sink,
@@ -104,6 +116,22 @@ export async function startStack({ env = {} } = {}) {
         (m) => m.envelope.rcptTo.some((a) => a.toLowerCase() === to) && subject.test(m.subject),
         { timeout: MAIL_TIMEOUT_MS },
       );
+    },
+    /** How many texts `e164` has had so far (pass it to nextSmsCode). */
+    smsCount: (e164) => textsTo(e164).length,
+    /** The 6-digit code of the first text to `e164` after the first `seen` ones, waiting for it. */
+    async nextSmsCode(e164, seen) {
+      const deadline = Date.now() + MAIL_TIMEOUT_MS;
+      for (;;) {
+        const text = textsTo(e164)[seen];
+        if (text) {
+          const code = /\b(\d{6})\b/.exec(text.json.text ?? '');
+          if (!code) throw new Error(`no code in the text to ${e164}: ${text.body}`);
+          return code[1];
+        }
+        if (Date.now() > deadline) throw new Error(`no text to ${e164} within ${MAIL_TIMEOUT_MS} ms (${sms.requests().length} in all)`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     /** The link to this server in a mail (the app's page that the mail points at). */
     linkIn(mail, pathname) {
@@ -131,6 +159,7 @@ export async function startStack({ env = {} } = {}) {
         await server.stop();
       } finally {
         await sink.stop();
+        await sms.stop();
       }
     },
   };
