@@ -10,8 +10,16 @@
 //   reject(401, to_string(status)); else if (revoked(claims.sid())) reject(401, "session_revoked");
 //   else serve(claims.sub(), claims.roles());
 //
-// Everything here is pure: no I/O, no clock, no global state. See jose.hpp for the order of checks
-// and jwk.hpp for the rules a JWK must meet.
+// Most API servers want JwksCache (tokens/jwks_cache.hpp) instead of calling parse_jwks
+// themselves: it fetches through a function you give it, refetches (rate-limited) on an unknown
+// kid, refreshes stale keys and keeps the last good ones when the issuer is down:
+//   JwksCache cache(fetch_jwks, clock, {}); VerifyStatus s = cache.verify(token, options, &claims);
+// examples/api-server shows it in a running service.
+//
+// jose.hpp and jwk.hpp are pure: no I/O, no clock, no global state. JwksCache does I/O only
+// through the fetch function it is given and reads time only from the Clock it is given. See
+// jose.hpp for the order of checks and jwk.hpp for the rules a JWK must meet.
 
-#include "tokens/jose.hpp"  // IWYU pragma: export
-#include "tokens/jwk.hpp"   // IWYU pragma: export
+#include "tokens/jose.hpp"        // IWYU pragma: export
+#include "tokens/jwk.hpp"         // IWYU pragma: export
+#include "tokens/jwks_cache.hpp"  // IWYU pragma: export
