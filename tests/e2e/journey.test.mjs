@@ -71,7 +71,7 @@ test('sign up, confirm by mail, log in, edit profile, TOTP, log out and in with 
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await heading(page, 'Your account');
-  await page.getByText(email, { exact: true }).waitFor();
+  await page.getByRole('definition').filter({ hasText: email }).waitFor();
   await ctx.shot(page, 'profile');
 
   // Edit the profile: the new name is saved on the server (it survives a reload).

@@ -218,20 +218,20 @@ test('two tabs: both stay signed in across reloads; signing out in one signs out
   const second = await ctx.newPage();
   await second.goto(`${stack.url}/profile`);
   await heading(second, 'Your account');
-  await second.getByText(user.email, { exact: true }).waitFor();
+  await second.getByRole('definition').filter({ hasText: user.email }).waitFor();
   await ctx.shot(second, 'second-tab');
 
   // Each reload refreshes with the rotating cookie; neither trips reuse detection.
   for (const page of [first, second, first, second]) {
     await page.reload();
     await heading(page, 'Your account');
-    await page.getByText(user.email, { exact: true }).waitFor();
+    await page.getByRole('definition').filter({ hasText: user.email }).waitFor();
   }
   // Both reload at once: the refreshes are coordinated, and both stay in.
   await Promise.all([first.reload(), second.reload()]);
   for (const page of [first, second]) {
     await heading(page, 'Your account');
-    await page.getByText(user.email, { exact: true }).waitFor();
+    await page.getByRole('definition').filter({ hasText: user.email }).waitFor();
   }
   await ctx.shot(first, 'first-tab-after-reloads');
 
@@ -281,7 +281,7 @@ test('phone: confirm a number in the profile, then sign in with a texted code', 
   await ctx.shot(page, 'sms-login');
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await heading(page, 'Your account');
-  await page.getByText(user.email, { exact: true }).waitFor();
+  await page.getByRole('definition').filter({ hasText: user.email }).waitFor();
   assert.deepEqual(ctx.problems, []);
 });
 
