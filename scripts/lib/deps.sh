@@ -8,7 +8,7 @@ LATCHKEY_BUILD_PACKAGES=(
   libcrypt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libkainjow-mustache-dev
   liboath-dev libqrencode-dev libphonenumber-dev
 )
-LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client postgresql curl clang-format openssl oathtool chromium)
+LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client postgresql curl clang-format openssl oathtool chromium fonts-nanum)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
