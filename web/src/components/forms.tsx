@@ -73,6 +73,17 @@ export function splitError<F extends string>(
   return { field: null, text };
 }
 
+/** A card section of a page, named by its h2 heading (aria-labelledby). */
+export function Card({ title, className, children }: { title: string; className?: string; children?: ReactNode }) {
+  const id = useId();
+  return (
+    <section className={className ? `card ${className}` : 'card'} aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
 /** A page heading that takes focus after client-side navigation, so screen readers announce it. */
 let firstRender = true;
 export function PageTitle({ children }: { children: ReactNode }) {

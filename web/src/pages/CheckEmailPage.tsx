@@ -1,5 +1,5 @@
 import { Link, useLocation } from 'react-router-dom';
-import { PageTitle } from '../components/forms';
+import { Card, PageTitle } from '../components/forms';
 import { CodeForm, ResendVerification, useVerificationOutcome, Verified } from '../components/verification';
 import { useI18n } from '../i18n/I18nProvider';
 
@@ -48,10 +48,9 @@ export function CheckEmailPage() {
           <Link to="/login">{t('checkEmail.login')}</Link>
         </p>
       </section>
-      <section className="card" aria-labelledby="code-heading">
-        <h2 id="code-heading">{t('checkEmail.codeSection')}</h2>
+      <Card title={t('checkEmail.codeSection')}>
         <CodeForm initialEmail={email} onVerified={finish} />
-      </section>
+      </Card>
       <ResendVerification heading={t('resend.section')} email={email} sentAt={state.sentAt} />
     </div>
   );

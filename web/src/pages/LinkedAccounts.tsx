@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { ApiError, type LinkedIdentity, type Provider } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
-import { FormError, Notice } from '../components/forms';
+import { Card, FormError, Notice } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { useDateFormat } from '../i18n/useDateFormat';
 import { errorFromQuery } from './LoginPage';
@@ -88,8 +88,7 @@ export function LinkedAccountsSection() {
   const unlinked = (providers ?? []).filter((p) => !(identities ?? []).some((i) => i.provider === p.id));
 
   return (
-    <section className="card" aria-labelledby="identities-heading">
-      <h2 id="identities-heading">{t('identities.section')}</h2>
+    <Card title={t('identities.section')}>
       <p className="muted">{t('identities.hint')}</p>
       <FormError message={error ? problem(error) : null} />
       {!loaded && !error ? <p role="status">{t('common.loading')}</p> : null}
@@ -129,6 +128,6 @@ export function LinkedAccountsSection() {
         </>
       ) : null}
       <Notice message={done} />
-    </section>
+    </Card>
   );
 }

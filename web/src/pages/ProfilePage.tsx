@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { useLocation } from 'react-router-dom';
 import { ApiError, type SessionInfo } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
-import { Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../components/forms';
+import { Card, Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { useDateFormat } from '../i18n/useDateFormat';
 import { LinkedAccountsSection } from './LinkedAccounts';
@@ -45,8 +45,7 @@ function NameSection() {
   }
 
   return (
-    <section className="card" aria-labelledby="name-heading">
-      <h2 id="name-heading">{t('profile.nameSection')}</h2>
+    <Card title={t('profile.nameSection')}>
       <form onSubmit={onSubmit} noValidate>
         <FormError message={formError} />
         <Field label={t('field.name')} name="name" autoComplete="name" required value={name}
@@ -54,7 +53,7 @@ function NameSection() {
         <button type="submit" disabled={busy}>{busy ? t('common.saving') : t('common.save')}</button>
         <Notice message={saved} />
       </form>
-    </section>
+    </Card>
   );
 }
 
@@ -105,8 +104,7 @@ function PasswordSection({ onChanged }: { onChanged: () => void }) {
   }
 
   return (
-    <section className="card" aria-labelledby="password-heading">
-      <h2 id="password-heading">{t('password.section')}</h2>
+    <Card title={t('password.section')}>
       <form ref={formRef} onSubmit={onSubmit} noValidate>
         <FormError message={formError} />
         <input type="text" name="username" autoComplete="username" value={user?.email ?? ''} readOnly hidden />
@@ -123,7 +121,7 @@ function PasswordSection({ onChanged }: { onChanged: () => void }) {
         <button type="submit" disabled={busy}>{t('password.submit')}</button>
         <Notice message={done} />
       </form>
-    </section>
+    </Card>
   );
 }
 
@@ -174,8 +172,7 @@ function ChangeEmailSection() {
   }
 
   return (
-    <section className="card" aria-labelledby="email-heading">
-      <h2 id="email-heading">{t('changeEmail.section')}</h2>
+    <Card title={t('changeEmail.section')}>
       <p className="muted">{t('changeEmail.hint')}</p>
       <form ref={formRef} onSubmit={onSubmit} noValidate>
         <FormError message={formError} />
@@ -189,7 +186,7 @@ function ChangeEmailSection() {
         <button type="submit" disabled={busy}>{busy ? t('changeEmail.submitting') : t('changeEmail.submit')}</button>
         <Notice message={sent} />
       </form>
-    </section>
+    </Card>
   );
 }
 
@@ -252,8 +249,7 @@ function SessionsSection({ reloadKey }: { reloadKey: number }) {
   const others = sessions?.filter((s) => !s.current) ?? [];
   const ordered = sessions ? [...sessions.filter((s) => s.current), ...others] : [];
   return (
-    <section className="card" aria-labelledby="sessions-heading">
-      <h2 id="sessions-heading">{t('sessions.section')}</h2>
+    <Card title={t('sessions.section')}>
       <FormError message={error} />
       {sessions === null && !error ? <p role="status">{t('common.loading')}</p> : null}
       {sessions !== null ? (
@@ -289,7 +285,7 @@ function SessionsSection({ reloadKey }: { reloadKey: number }) {
         </button>
       ) : null}
       <Notice message={done} />
-    </section>
+    </Card>
   );
 }
 
@@ -311,8 +307,7 @@ function LogoutSection() {
   }
 
   return (
-    <section className="card" aria-labelledby="logout-heading">
-      <h2 id="logout-heading">{t('logout.section')}</h2>
+    <Card title={t('logout.section')}>
       <FormError message={error} />
       <div className="actions">
         <button type="button" onClick={() => void run(() => client.logout())} disabled={busy}>
@@ -323,7 +318,7 @@ function LogoutSection() {
         </button>
       </div>
       <p id="logout-all-hint" className="muted">{t('logout.allHint')}</p>
-    </section>
+    </Card>
   );
 }
 
@@ -354,8 +349,7 @@ function DeleteSection() {
   }
 
   return (
-    <section className="card danger" aria-labelledby="delete-heading">
-      <h2 id="delete-heading">{t('delete.section')}</h2>
+    <Card title={t('delete.section')} className="danger">
       <p>{t('delete.warning')}</p>
       <form onSubmit={onSubmit} noValidate>
         <FormError message={formError} />
@@ -369,7 +363,7 @@ function DeleteSection() {
           {t('delete.button')}
         </button>
       </form>
-    </section>
+    </Card>
   );
 }
 
@@ -385,8 +379,7 @@ export function ProfilePage() {
     <div className="stack">
       <PageTitle>{t('profile.title')}</PageTitle>
       {verifiedEmail ? <Notice message={t('profile.verifiedNotice', { email: verifiedEmail })} /> : null}
-      <section className="card" aria-labelledby="summary-heading">
-        <h2 id="summary-heading">{t('profile.summary')}</h2>
+      <Card title={t('profile.summary')}>
         {user ? (
           <dl className="summary">
             <dt>{t('profile.email')}</dt>
@@ -415,7 +408,7 @@ export function ProfilePage() {
         ) : (
           <p role="status">{t('common.loading')}</p>
         )}
-      </section>
+      </Card>
       <NameSection />
       <ChangeEmailSection />
       <PasswordSection onChanged={() => setSessionsKey((k) => k + 1)} />

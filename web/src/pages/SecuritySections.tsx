@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, svgDataUrl, type MfaStatus, type TotpEnrolment } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
-import { Field, focusFirstInvalid, FormError, Notice } from '../components/forms';
+import { Card, Field, focusFirstInvalid, FormError, Notice } from '../components/forms';
 import { RESEND_COOLDOWN_SECONDS, useCooldown } from '../components/verification';
 import { useI18n } from '../i18n/I18nProvider';
 import type { MessageKey } from '../i18n/i18n';
@@ -202,8 +202,7 @@ export function TwoStepSection() {
   }
 
   return (
-    <section className="card" aria-labelledby="two-step-heading">
-      <h2 id="two-step-heading">{t('twoStep.section')}</h2>
+    <Card title={t('twoStep.section')}>
       <FormError message={loadError} />
       <FormError message={formError} />
       {status === null && !loadError ? <p role="status">{t('common.loading')}</p> : null}
@@ -257,7 +256,7 @@ export function TwoStepSection() {
         </>
       ) : null}
       <Notice message={done} />
-    </section>
+    </Card>
   );
 }
 
@@ -356,8 +355,7 @@ export function PhoneSection() {
   }
 
   return (
-    <section className="card" aria-labelledby="phone-heading">
-      <h2 id="phone-heading">{t('phone.section')}</h2>
+    <Card title={t('phone.section')}>
       <FormError message={formError} />
       {current ? (
         <p>
@@ -403,6 +401,6 @@ export function PhoneSection() {
         </form>
       ) : null}
       <Notice message={done} />
-    </section>
+    </Card>
   );
 }
