@@ -250,7 +250,8 @@ test('two tabs: both stay signed in across reloads; signing out in one signs out
 
 test('phone: confirm a number in the profile, then sign in with a texted code', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const user = await stack.createUser({ email: randomEmail('phone'), password: strongPassword() });
-  const national = `010${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+  // A Korean mobile number: 010, then 8 digits that do not start with 0 or 1.
+  const national = `010${2 + Math.floor(Math.random() * 8)}${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
   const e164 = `+82${national.slice(1)}`;
   const ctx = await openContext(browser, t.name);
   t.after(() => ctx.close());
