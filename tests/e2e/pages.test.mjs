@@ -313,3 +313,58 @@ test('pages a visitor may land on: unknown address, a failed social login, the S
   await ctx.shot(page, 'verify-code');
   assert.deepEqual(ctx.problems, []);
 });
+
+test('account settings: change the address by mailed link, change the password, delete the account', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const user = await stack.createUser({ email: randomEmail('settings'), password: strongPassword() });
+  const ctx = await openContext(browser, t.name);
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+  await page.goto(`${stack.url}/login`);
+  await login(page, user);
+  await heading(page, 'Your account');
+
+  // A new address counts only once its link is followed.
+  const newEmail = randomEmail('moved');
+  const change = section(page, 'Change e-mail address');
+  await change.getByLabel('New e-mail address').fill(newEmail);
+  await change.getByLabel('Current password').fill(user.password);
+  await change.getByRole('button', { name: 'Send the confirmation link' }).click();
+  await change.getByRole('status').filter({ hasText: newEmail }).waitFor();
+  await ctx.shot(page, 'email-change-sent');
+  const mail = await stack.mailTo(newEmail, /^Confirm your new e-mail address/);
+  await page.goto(stack.linkIn(mail, '/verify-email'));
+  await heading(page, 'E-mail address changed');
+  await ctx.shot(page, 'email-changed');
+  await page.getByRole('main').getByRole('link').first().click();
+  await heading(page, 'Your account');
+  await page.getByRole('definition').filter({ hasText: newEmail }).waitFor();
+
+  // A wrong current password is reported at its field; the right one changes the password.
+  const fresh = strongPassword();
+  const pw = section(page, 'Change password');
+  await pw.getByLabel('Current password').fill(`${user.password}-not`);
+  await pw.getByLabel('New password', { exact: true }).fill(fresh);
+  await pw.getByLabel('Confirm new password').fill(fresh);
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await pw.getByRole('alert').first().waitFor();
+  assert.equal(await pw.getByLabel('Current password').getAttribute('aria-invalid'), 'true');
+  await pw.getByLabel('Current password').fill(user.password);
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await pw.getByText('Your password was changed.').waitFor();
+  await ctx.shot(page, 'password-changed');
+
+  // Deleting needs the password and the confirmation box; then the app is back at login.
+  const del = section(page, 'Delete account');
+  const button = del.getByRole('button', { name: 'Delete my account' });
+  assert.equal(await button.isDisabled(), true, 'disabled until the box is ticked');
+  await del.getByLabel('Your password').fill(fresh);
+  await del.getByLabel('I understand that my account will be deleted permanently.').check();
+  await ctx.shot(page, 'delete');
+  await button.click();
+  await heading(page, 'Sign in');
+  await page.getByRole('status').filter({ hasText: 'Your account has been deleted.' }).waitFor();
+  await ctx.shot(page, 'deleted');
+  await login(page, { email: newEmail, password: fresh });
+  await page.getByRole('alert').filter({ hasText: 'The e-mail address or password is not correct.' }).waitFor();
+  assert.deepEqual(ctx.problems, []);
+});
