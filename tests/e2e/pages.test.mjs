@@ -291,8 +291,19 @@ test('pages a visitor may land on: unknown address, a failed social login, the S
   t.after(() => ctx.close());
   const page = await ctx.newPage();
 
-  await page.goto(`${stack.url}/no/such/page`);
+  // Any app path is the SPA's index.html: never cached, under the strict CSP; the hashed
+  // assets it loads are cached for good.
+  const assets = [];
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/assets/')) assets.push(r);
+  });
+  const answer = await page.goto(`${stack.url}/no/such/page`);
+  assert.equal(answer.status(), 200);
+  assert.equal(answer.headers()['cache-control'], 'no-cache');
+  assert.match(answer.headers()['content-security-policy'] ?? '', /script-src 'self'/);
   await heading(page, 'Page not found');
+  assert.ok(assets.length > 0, 'the app loaded its assets');
+  for (const r of assets) assert.match(r.headers()['cache-control'] ?? '', /immutable/, r.url());
   await ctx.shot(page, 'not-found');
 
   // A social login that failed comes back to /login?error=<code>: announced once, then dropped.
