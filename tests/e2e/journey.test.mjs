@@ -74,6 +74,16 @@ test('sign up, confirm by mail, log in, edit profile, TOTP, log out and in with 
   await page.getByRole('definition').filter({ hasText: email }).waitFor();
   await ctx.shot(page, 'profile');
 
+  // Nothing secret is stored where scripts can read it: the refresh token is an HttpOnly cookie,
+  // the access token lives in memory only.
+  const stored = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } }));
+  assert.doesNotMatch(stored, /eyJ|token/i, `web storage: ${stored}`);
+  const cookies = await ctx.context.cookies(stack.url);
+  const readable = cookies.filter((c) => !c.httpOnly).map((c) => c.name);
+  assert.ok(cookies.some((c) => c.httpOnly), `an HttpOnly refresh cookie: ${JSON.stringify(cookies.map((c) => c.name))}`);
+  assert.deepEqual(readable.filter((name) => !/csrf/.test(name)), [], 'only the CSRF cookie is readable');
+  assert.ok(cookies.every((c) => c.sameSite === 'Strict'), 'every cookie is SameSite=Strict');
+
   // Edit the profile: the new name is saved on the server (it survives a reload).
   const nameCard = section(page, 'Your name');
   await nameCard.getByLabel('Name').fill('Ada Lovelace');
