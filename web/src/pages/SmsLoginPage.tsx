@@ -106,7 +106,9 @@ export function SmsLoginPage() {
         </form>
       ) : (
         <form ref={formRef} onSubmit={(e) => void verify(e)} noValidate>
-          <Notice message={t('smsLogin.sent', { phone: sentTo })} />
+          <div className="form-notice">
+            <Notice message={t('smsLogin.sent', { phone: sentTo })} />
+          </div>
           <Field label={t('phone.codeLabel')} name="code" type="text" inputMode="numeric" autoComplete="one-time-code"
             spellCheck={false} required value={code}
             onChange={(e) => { setCode(e.target.value); setErrors({}); }} error={errors.code} />
