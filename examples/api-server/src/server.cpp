@@ -57,19 +57,29 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() {
     asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::read, shared_from_this()));
+                   beast::bind_front_handler(&Session::wait_for_request, shared_from_this()));
   }
 
  private:
-  void read() {
+  // Between requests a connection may idle up to idle_timeout; once the first bytes of a request
+  // arrive, the whole request must follow within header_timeout (slow senders are cut).
+  void wait_for_request() {
     if (server_.stopping) return close();
+    if (buffer_.size() > 0) return read_request();
+    stream_.expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
-    // Idle keep-alive connections wait up to idle_timeout; a request in progress gets
-    // header_timeout once its first bytes are buffered (slow senders are cut).
-    stream_.expires_after(buffer_.size() > 0 ? server_.options.header_timeout
-                                             : server_.options.idle_timeout);
+    stream_.expires_after(server_.options.header_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
@@ -116,7 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                         if (ec || !res->keep_alive()) return self->close();
-                        self->read();
+                        self->wait_for_request();
                       });
   }
 
