@@ -146,3 +146,12 @@ export async function problemFromResponse(response: Response, nowMs: number): Pr
     retryAfter,
   });
 }
+
+/**
+ * The error named by a `?error=<code>` query, as the server's social login redirects carry it
+ * (an unknown code reads as a generic failure; nothing from the query is shown as such).
+ */
+export function errorFromQuery(code: string | null): ApiError | null {
+  if (code === null) return null;
+  return new ApiError({ code: isServerProblemCode(code) ? code : 'unknown', status: 0 });
+}

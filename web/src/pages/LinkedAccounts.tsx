@@ -3,11 +3,11 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { ApiError, type LinkedIdentity, type Provider } from '../api/client';
+import { errorFromQuery } from '../api/problem';
 import { useAuth } from '../auth/AuthProvider';
 import { Card, FormError, Notice } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
 import { useDateFormat } from '../i18n/useDateFormat';
-import { errorFromQuery } from './LoginPage';
 
 /** Navigates the whole page (the provider's login is on another origin); replaceable in tests. */
 export const navigation = {

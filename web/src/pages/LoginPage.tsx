@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { ApiError, type MfaChallenge, type Provider } from '../api/client';
-import { isServerProblemCode } from '../api/problem';
+import { errorFromQuery } from '../api/problem';
 import { useAuth } from '../auth/AuthProvider';
 import { Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
@@ -10,11 +10,6 @@ import { MfaStep } from './MfaStep';
 
 const FIELDS = ['email', 'password'] as const;
 
-/** The error of a `?error=<code>` query (an unknown code reads as a generic failure). */
-export function errorFromQuery(code: string | null): ApiError | null {
-  if (code === null) return null;
-  return new ApiError({ code: isServerProblemCode(code) ? code : 'unknown', status: 0 });
-}
 type FieldName = (typeof FIELDS)[number];
 
 export function LoginPage() {
