@@ -1,4 +1,5 @@
 import { BrowserRouter, Link, Navigate, Route, Routes } from 'react-router-dom';
+import { mayAdminister } from './api/admin';
 import type { ApiClient } from './api/client';
 import { AuthProvider, RedirectIfSignedIn, RequireAuth, useAuth } from './auth/AuthProvider';
 import { I18nProvider, LanguageSwitcher, useI18n } from './i18n/I18nProvider';
@@ -12,10 +13,16 @@ import { ResetPasswordPage } from './pages/ResetPasswordPage';
 import { SignupPage } from './pages/SignupPage';
 import { SmsLoginPage } from './pages/SmsLoginPage';
 import { VerifyEmailPage } from './pages/VerifyEmailPage';
+import { AdminLayout } from './pages/admin/AdminLayout';
+import { AuditPage } from './pages/admin/AuditPage';
+import { CreateUserPage } from './pages/admin/CreateUserPage';
+import { RolesPage } from './pages/admin/RolesPage';
+import { UserPage } from './pages/admin/UserPage';
+import { UsersPage } from './pages/admin/UsersPage';
 
 function Header() {
   const { t } = useI18n();
-  const { status } = useAuth();
+  const { status, user } = useAuth();
   return (
     <header className="site-header">
       <a className="skip-link" href="#main">
@@ -27,9 +34,16 @@ function Header() {
       <nav aria-label={t('nav.main')}>
         <ul>
           {status === 'signed-in' ? (
-            <li>
-              <Link to="/profile">{t('nav.profile')}</Link>
-            </li>
+            <>
+              <li>
+                <Link to="/profile">{t('nav.profile')}</Link>
+              </li>
+              {mayAdminister(user?.roles) ? (
+                <li>
+                  <Link to="/admin/users">{t('nav.admin')}</Link>
+                </li>
+              ) : null}
+            </>
           ) : (
             <>
               <li>
@@ -62,6 +76,14 @@ export function AppRoutes() {
           <Route path="/forgot-password" element={<ForgotPasswordPage />} />
           <Route path="/reset-password" element={<ResetPasswordPage />} />
           <Route path="/profile" element={<RequireAuth><ProfilePage /></RequireAuth>} />
+          <Route path="/admin" element={<RequireAuth><AdminLayout /></RequireAuth>}>
+            <Route index element={<Navigate to="/admin/users" replace />} />
+            <Route path="users" element={<UsersPage />} />
+            <Route path="users/new" element={<CreateUserPage />} />
+            <Route path="users/:id" element={<UserPage />} />
+            <Route path="audit" element={<AuditPage />} />
+            <Route path="roles" element={<RolesPage />} />
+          </Route>
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </main>
