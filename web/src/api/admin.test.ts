@@ -137,7 +137,7 @@ describe('admin client', () => {
     const { api, calls } = await makeApi({
       'GET /api/admin/roles': () =>
         json(200, { roles: [{ name: 'admin', permissions: ['users:read'], builtin: true, users: 1 }], permissions: ['users:read'] }),
-      'PUT /api/admin/roles/ops': () => json(200, { name: 'ops', permissions: ['audit:read'], builtin: false, users: 0 }),
+      'PATCH /api/admin/roles/ops': () => json(200, { name: 'ops', permissions: ['audit:read'], builtin: false, users: 0 }),
       'GET /api/admin/audit?type=login&limit=50': () => json(200, { events: [], next_cursor: null }),
     });
     await expect(api.roles()).resolves.toMatchObject({ permissions: ['users:read'], roles: [{ name: 'admin' }] });

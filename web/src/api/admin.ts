@@ -227,7 +227,7 @@ export function adminApi(client: ApiClient) {
     createRole: (name: string, permissions: string[]) =>
       client.request<Role>('POST', '/api/admin/roles', { body: { name, permissions } }),
     updateRole: (name: string, permissions: string[]) =>
-      client.request<Role>('PUT', rolePath(name), { body: { permissions } }),
+      client.request<Role>('PATCH', rolePath(name), { body: { permissions } }),
     deleteRole: (name: string) => client.request<void>('DELETE', rolePath(name)),
 
     async audit(query: AuditQuery): Promise<Page<AuditEvent>> {

@@ -296,7 +296,7 @@ export const en = {
   'admin.users.created': 'Created',
   'admin.users.caption': 'Users, page {page}',
   'admin.users.none': 'No user matches.',
-  'admin.users.shown': '{count} users on this page.',
+  'admin.users.shown': 'Users on this page: {count}',
 
   'admin.user.title': 'User',
   'admin.user.id': 'ID',
@@ -370,7 +370,7 @@ export const en = {
   'admin.audit.ip': 'IP address',
   'admin.audit.details': 'Details',
   'admin.audit.none': 'No event matches.',
-  'admin.audit.shown': '{count} events on this page.',
+  'admin.audit.shown': 'Events on this page: {count}',
 
   'admin.roles.title': 'Roles',
   'admin.roles.permissions': 'Permissions',
@@ -745,7 +745,7 @@ export const ko: Catalogue = {
   'admin.users.created': '생성일',
   'admin.users.caption': '사용자 목록, {page}페이지',
   'admin.users.none': '조건에 맞는 사용자가 없습니다.',
-  'admin.users.shown': '이 페이지에 사용자 {count}명.',
+  'admin.users.shown': '이 페이지의 사용자: {count}명',
 
   'admin.user.title': '사용자 정보',
   'admin.user.id': '아이디',
@@ -819,7 +819,7 @@ export const ko: Catalogue = {
   'admin.audit.ip': 'IP 주소',
   'admin.audit.details': '세부 정보',
   'admin.audit.none': '조건에 맞는 이벤트가 없습니다.',
-  'admin.audit.shown': '이 페이지에 이벤트 {count}개.',
+  'admin.audit.shown': '이 페이지의 이벤트: {count}개',
 
   'admin.roles.title': '역할 관리',
   'admin.roles.permissions': '권한',

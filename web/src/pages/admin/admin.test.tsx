@@ -90,7 +90,7 @@ describe('users table', () => {
     });
     expect(await screen.findByRole('link', { name: 'Administration' })).toBeTruthy();
     await screen.findByRole('link', { name: 'user1@example.com' });
-    expect(screen.getByText('20 users on this page.')).toBeTruthy();
+    expect(screen.getByText('Users on this page: 20')).toBeTruthy();
 
     // Next page: the server's cursor; previous: page 1 again without a new cursor.
     fireEvent.click(screen.getByRole('button', { name: 'Next page' }));
