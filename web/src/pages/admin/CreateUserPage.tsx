@@ -8,7 +8,7 @@ import { Card, Field, focusFirstInvalid, FormError, PageTitle, splitError } from
 import { useI18n } from '../../i18n/I18nProvider';
 import { MIN_PASSWORD_LENGTH } from '../../password/strength';
 import { EMAIL_PATTERN, MAX_NAME_LENGTH } from '../validation';
-import { NotAllowed, isForbidden, useAdminApi } from './AdminLayout';
+import { useAdminApi } from './AdminLayout';
 
 type Fields = 'email' | 'name' | 'password';
 
@@ -29,7 +29,6 @@ export function CreateUserPage() {
   const [roles, setRoles] = useState<string[]>(['user']);
   const [errors, setErrors] = useState<Partial<Record<Fields, string>>>({});
   const [formError, setFormError] = useState<string | null>(null);
-  const [forbidden, setForbidden] = useState(false);
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
 
@@ -60,7 +59,6 @@ export function CreateUserPage() {
       navigate(`/admin/users/${encodeURIComponent(user.id)}`, { state: { created: true } });
     } catch (err) {
       setBusy(false);
-      if (isForbidden(err)) setForbidden(true);
       const split = splitError(err, ['email', 'name', 'password'] as const, problem);
       const code = err instanceof ApiError ? err.code : null;
       const field = split.field ?? (code === 'conflict' || code === 'invalid_email' ? 'email' : code === 'weak_password' ? 'password' : null);
@@ -70,8 +68,6 @@ export function CreateUserPage() {
       } else setFormError(split.text);
     }
   }
-
-  if (forbidden) return <NotAllowed />;
 
   return (
     <div className="stack">

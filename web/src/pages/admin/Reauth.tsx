@@ -18,41 +18,45 @@ export function isReauthRequired(error: unknown): boolean {
   return error instanceof ApiError && error.code === 'reauthentication_required';
 }
 
-interface Pending {
+interface Waiter {
   error: ApiError;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
 export function ReauthProvider({ children }: { children: ReactNode }) {
-  const [pending, setPending] = useState<Pending | null>(null);
+  // Every action refused meanwhile waits for the same dialog.
+  const waiters = useRef<Waiter[]>([]);
+  const [open, setOpen] = useState(false);
 
   const run = useCallback<Run>(async (action) => {
     try {
       return await action();
     } catch (error) {
       if (!isReauthRequired(error)) throw error;
-      await new Promise<void>((resolve, reject) => setPending({ error: error as ApiError, resolve, reject }));
+      await new Promise<void>((resolve, reject) => {
+        waiters.current.push({ error: error as ApiError, resolve, reject });
+        setOpen(true);
+      });
       // One retry with the fresh sign-in; a second refusal is shown as it is.
       return action();
+    }
+  }, []);
+
+  const settle = useCallback((ok: boolean) => {
+    const list = waiters.current;
+    waiters.current = [];
+    setOpen(false);
+    for (const w of list) {
+      if (ok) w.resolve();
+      else w.reject(w.error);
     }
   }, []);
 
   return (
     <ReauthContext.Provider value={run}>
       {children}
-      {pending ? (
-        <ReauthDialog
-          onDone={() => {
-            setPending(null);
-            pending.resolve();
-          }}
-          onCancel={() => {
-            setPending(null);
-            pending.reject(pending.error);
-          }}
-        />
-      ) : null}
+      {open ? <ReauthDialog onDone={() => settle(true)} onCancel={() => settle(false)} /> : null}
     </ReauthContext.Provider>
   );
 }
