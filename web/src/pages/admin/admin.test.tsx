@@ -310,3 +310,43 @@ describe('audit log', () => {
     ]);
   });
 });
+
+describe('roles', () => {
+  it('creates a role with the chosen permissions and explains role_in_use', async () => {
+    let roles = {
+      roles: [
+        { name: 'admin', permissions: ['users:read', 'audit:read'], builtin: true, users: 1 },
+        { name: 'ops', permissions: ['audit:read'], builtin: false, users: 2 },
+      ],
+      permissions: ['users:read', 'audit:read'],
+    };
+    const calls = start('/admin/roles', ADMIN, {
+      'GET /api/admin/roles': () => json(200, roles),
+      'POST /api/admin/roles': (call) => {
+        const body = call.body as { name: string; permissions: string[] };
+        roles = { ...roles, roles: [...roles.roles, { ...body, builtin: false, users: 0 }] };
+        return json(201, { ...body, builtin: false, users: 0 });
+      },
+      'DELETE /api/admin/roles/ops': () => problem(409, 'role_in_use'),
+    });
+    await screen.findByRole('region', { name: 'ops' });
+    // Built-in roles cannot be changed: no buttons, boxes disabled.
+    const builtin = screen.getByRole('region', { name: 'admin' });
+    expect(within(builtin).queryByRole('button')).toBeNull();
+    expect((within(builtin).getByRole('checkbox', { name: 'users:read' }) as HTMLInputElement).disabled).toBe(true);
+
+    const create = screen.getByRole('region', { name: 'New role' });
+    fireEvent.change(within(create).getByLabelText('Name'), { target: { value: 'Bad Name' } });
+    fireEvent.click(within(create).getByRole('button', { name: 'Create the role' }));
+    expect(within(create).getByLabelText('Name').getAttribute('aria-invalid')).toBe('true');
+    fireEvent.change(within(create).getByLabelText('Name'), { target: { value: 'support' } });
+    fireEvent.click(within(create).getByRole('checkbox', { name: 'users:read' }));
+    fireEvent.click(within(create).getByRole('button', { name: 'Create the role' }));
+    expect(await screen.findByText('The role support was created.')).toBeTruthy();
+    expect(calls.find((c) => c.method === 'POST' && c.path === '/api/admin/roles')?.body).toEqual({ name: 'support', permissions: ['users:read'] });
+    await screen.findByRole('region', { name: 'support' });
+
+    fireEvent.click(screen.getByRole('button', { name: 'Delete the role ops' }));
+    expect(await screen.findByText('This role is still given to users (2). Take it away from them first.')).toBeTruthy();
+  });
+});
