@@ -99,26 +99,36 @@ std::shared_ptr<const KeySet> JwksCache::maybe_fetch(Why why, std::uint64_t seen
   return keys();
 }
 
-VerifyStatus JwksCache::verify(std::string_view token, const VerifyOptions& options, Claims* out) {
+std::shared_ptr<const KeySet> JwksCache::current_keys(std::uint64_t* seen) {
   std::shared_ptr<const KeySet> keys;
-  std::uint64_t seen = 0;
   bool stale = false;
   bool have = false;
   {
     std::lock_guard lock(state_mu_);
     keys = keys_;
-    seen = state_.fetches;
+    *seen = state_.fetches;
     have = state_.has_keys;
     stale = have && clock_.now() - *state_.fetched_at >= options_.max_age;
   }
-  if (!have || stale) {
-    auto fresh = maybe_fetch(have ? Why::kStale : Why::kNoKeys, seen);
-    if (fresh != keys) {
-      keys = std::move(fresh);
-      std::lock_guard lock(state_mu_);
-      seen = state_.fetches;
-    }
+  if (have && !stale) return keys;
+  auto fresh = maybe_fetch(have ? Why::kStale : Why::kNoKeys, *seen);
+  if (fresh != keys) {
+    std::lock_guard lock(state_mu_);
+    *seen = state_.fetches;
   }
+  return fresh;
+}
+
+bool JwksCache::prefetch() {
+  std::uint64_t seen = 0;
+  (void)current_keys(&seen);
+  std::lock_guard lock(state_mu_);
+  return state_.has_keys;
+}
+
+VerifyStatus JwksCache::verify(std::string_view token, const VerifyOptions& options, Claims* out) {
+  std::uint64_t seen = 0;
+  std::shared_ptr<const KeySet> keys = current_keys(&seen);
 
   VerifyOptions pinned = options;
   pinned.now = to_unix(clock_.now());

@@ -72,6 +72,12 @@ class JwksCache {
   // far) the answer is kKidUnknown; state() tells that apart from a forged kid.
   VerifyStatus verify(std::string_view token, const VerifyOptions& options, Claims* out);
 
+  // Rules 1 and 2 alone, without a token: fetches when there are no keys yet or they are older
+  // than max_age, within the rate limit. For readiness probes and background warm-up, so that a
+  // server that started before the issuer gets its keys without waiting for a request.
+  // True when keys are loaded (possibly stale ones, if the issuer is unreachable).
+  bool prefetch();
+
   // Fetches now, ignoring max_age and the rate limit (for start-up warm-up and operators); it
   // still waits for a fetch in progress. On failure the old keys stay and the Error is returned.
   Status refresh();
@@ -82,6 +88,8 @@ class JwksCache {
 
  private:
   enum class Why : std::uint8_t { kNoKeys, kStale, kKidUnknown };
+  // Rules 1 and 2: the keys to verify with; *seen receives the fetch count they go with.
+  std::shared_ptr<const KeySet> current_keys(std::uint64_t* seen);
   // Runs one fetch when the rules allow it; returns the keys to use afterwards.
   std::shared_ptr<const KeySet> maybe_fetch(Why why, std::uint64_t seen_attempts);
   // Fetches and installs (fetch_mu_ held by the caller).

@@ -321,6 +321,27 @@ TEST_F(JwksCacheTest, StaleRefreshDoesNotQueueBehindAFetchInFlight) {
   EXPECT_EQ(issuer_.calls(), 2);
 }
 
+TEST_F(JwksCacheTest, PrefetchLoadsAndRefreshesKeysWithinTheRateLimit) {
+  issuer_.set_down(true);
+  issuer_.publish({a_});
+  JwksCache cache(issuer_.fetcher(), clock_, opts_);
+  EXPECT_FALSE(cache.prefetch());
+  EXPECT_FALSE(cache.prefetch());  // a readiness probe cannot hammer the issuer
+  EXPECT_EQ(issuer_.calls(), 1);
+  issuer_.set_down(false);
+  clock_.advance(30s);
+  EXPECT_TRUE(cache.prefetch());
+  EXPECT_TRUE(cache.prefetch());  // fresh keys: no fetch
+  EXPECT_EQ(issuer_.calls(), 2);
+  EXPECT_EQ(verify(cache, token(*a_)), VerifyStatus::kOk);
+  EXPECT_EQ(issuer_.calls(), 2);
+  clock_.advance(300s);
+  issuer_.set_down(true);
+  EXPECT_TRUE(cache.prefetch());  // stale, refetch failed: the last good keys still count
+  EXPECT_EQ(issuer_.calls(), 3);
+  EXPECT_FALSE(cache.state().last_fetch_ok);
+}
+
 TEST_F(JwksCacheTest, BadConstructionIsAProgrammingError) {
   EXPECT_THROW(JwksCache(JwksFetch{}, clock_), std::invalid_argument);
   EXPECT_THROW(JwksCache(issuer_.fetcher(), clock_, {.max_age = 0s, .min_refetch_interval = 1s}),

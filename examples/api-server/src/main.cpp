@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
         keys, revocations ? &*revocations : nullptr,
         {.issuer = config.issuer, .audience = config.audience, .leeway = config.leeway});
     notes::NoteBook book(clock, random, {});
-    notes::RouteDeps deps{auth, book, [&keys] { return keys.state().has_keys; }};
+    // /readyz also fetches the keys when they are missing (rate-limited), so a probe loads them.
+    notes::RouteDeps deps{auth, book, [&keys] { return keys.prefetch(); }};
 
     // Warm the key cache; Latchkey may start after us, so a failure is only a warning (requests
     // get 503 until a later fetch works, /readyz says not ready).

@@ -28,7 +28,7 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 struct RouteDeps {
   const Authenticator& auth;
   NoteBook& book;
-  std::function<bool()> ready;  // for /readyz
+  std::function<bool()> ready;  // for /readyz: are Latchkey's keys loaded?
 };
 
 Response handle(const Request& request, RouteDeps& deps);
