@@ -238,6 +238,16 @@ describe('user detail and re-authentication', () => {
     expect(last?.headers.authorization).toBe('Bearer A2');
   });
 
+  it("offers neither disable nor delete on the signed-in admin's own account", async () => {
+    start('/admin/users/admin1', ADMIN, {
+      'GET /api/admin/users/admin1': () => json(200, { ...DETAIL, ...adminUser(1, { id: 'admin1', name: 'Boss', roles: ['admin', 'user'] }) }),
+    });
+    await screen.findByRole('heading', { level: 1, name: 'Boss' });
+    expect(screen.getByText(/This is your own account/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Disable the account' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Delete the account' })).toBeNull();
+  });
+
   it('maps last_admin on a role change to its message', async () => {
     start('/admin/users/u7', ADMIN, detailServer(() => problem(409, 'last_admin')));
     await screen.findByRole('heading', { level: 1, name: 'User 7' });
