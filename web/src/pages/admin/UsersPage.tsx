@@ -1,8 +1,8 @@
 // The users table: search, filters (status, role, e-mail verified), sorting by column, and
 // cursor pagination (state in tableState.ts).
 import { useEffect, useReducer, useRef, useState, type FormEvent } from 'react';
-import { Link, useLocation } from 'react-router-dom';
-import { USER_STATUSES, type AdminUser, type UserQuery, type UserSort } from '../../api/admin';
+import { Link, useLocation, useSearchParams } from 'react-router-dom';
+import { USER_SORTS, USER_STATUSES, type AdminUser, type UserQuery, type UserSort } from '../../api/admin';
 import { Notice, PageTitle } from '../../components/forms';
 import { useI18n } from '../../i18n/I18nProvider';
 import { useDateFormat } from '../../i18n/useDateFormat';
@@ -13,9 +13,29 @@ export const USERS_PAGE_SIZE = 20;
 
 type Filters = Required<Pick<UserQuery, 'q' | 'status' | 'role' | 'verified' | 'sort'>>;
 
-const INITIAL: Filters = { q: '', status: '', role: '', verified: '', sort: 'created_at' };
-
 type Column = 'email' | 'name' | 'created_at';
+
+/** The filters kept in the address (so that "back" from a user returns to the same list). */
+export function filtersFromParams(params: URLSearchParams): Filters {
+  const status = params.get('status') ?? '';
+  const verified = params.get('verified') ?? '';
+  const sort = params.get('sort') ?? '';
+  return {
+    q: params.get('q') ?? '',
+    status: (USER_STATUSES as readonly string[]).includes(status) ? (status as Filters['status']) : '',
+    role: params.get('role') ?? '',
+    verified: verified === 'true' || verified === 'false' ? verified : '',
+    sort: (USER_SORTS as readonly string[]).includes(sort) ? (sort as UserSort) : 'created_at',
+  };
+}
+
+function paramsFromFilters(filters: Filters): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(filters)) {
+    if (value && !(key === 'sort' && value === 'created_at')) out[key] = value;
+  }
+  return out;
+}
 
 /** The sort after activating a column header: ascending first, then the other way. */
 export function nextSort(current: UserSort, column: Column): UserSort {
@@ -33,15 +53,26 @@ export function UsersPage() {
   const api = useAdminApi();
   const { t } = useI18n();
   const formatDate = useDateFormat();
-  const [state, dispatch] = useReducer(tableReducer<Filters>, INITIAL, initialTable);
-  const [search, setSearch] = useState('');
+  const [params, setParams] = useSearchParams();
+  const [state, dispatch] = useReducer(tableReducer<Filters>, filtersFromParams(params), initialTable);
+  const [search, setSearch] = useState(state.filters.q);
   const [users, setUsers] = useState<AdminUser[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [roles, setRoles] = useState<string[]>([]);
   const [reload, setReload] = useState(0);
   const seq = useRef(0);
   const cursor = currentCursor(state);
-  const deleted = (useLocation().state as { deleted?: string } | null)?.deleted;
+  const location = useLocation();
+  const deleted = (location.state as { deleted?: string } | null)?.deleted;
+
+  // Only a change of the filters rewrites the address (keeping its state, e.g. the deleted notice).
+  const address = useRef({ params, setParams, state: location.state });
+  address.current = { params, setParams, state: location.state };
+  useEffect(() => {
+    const { params: current, setParams: set, state: navState } = address.current;
+    const next = new URLSearchParams(paramsFromFilters(state.filters));
+    if (next.toString() !== current.toString()) set(next, { replace: true, state: navState });
+  }, [state.filters]);
 
   useEffect(() => {
     api.roles().then((r) => setRoles(r.roles.map((role) => role.name)), () => setRoles([]));

@@ -129,6 +129,21 @@ describe('users table', () => {
       'GET /api/admin/users?q=user2&status=disabled&sort=-email&limit=20',
     ]);
   });
+
+  it('keeps the filters in the address and starts from them', async () => {
+    const calls = start('/admin/users?q=kim&status=disabled&sort=-name&verified=maybe', ADMIN, {
+      'GET /api/admin/users?q=kim&status=disabled&sort=-name&limit=20': () => json(200, { users: [adminUser(3)], next_cursor: null }),
+      'GET /api/admin/users?q=kim&sort=-name&limit=20': () => json(200, { users: [adminUser(3)], next_cursor: null }),
+    });
+    await screen.findByRole('link', { name: 'user3@example.com' });
+    expect((screen.getByLabelText('Search') as HTMLInputElement).value).toBe('kim');
+    expect((screen.getByLabelText('Status') as HTMLSelectElement).value).toBe('disabled');
+    // The unreadable "verified" value was dropped from the address.
+    expect(window.location.search).toBe('?q=kim&status=disabled&sort=-name');
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: '' } });
+    await waitFor(() => expect(window.location.search).toBe('?q=kim&sort=-name'));
+    await waitFor(() => expect(adminCalls(calls).at(-1)).toBe('GET /api/admin/users?q=kim&sort=-name&limit=20'));
+  });
 });
 
 describe('user detail and re-authentication', () => {
