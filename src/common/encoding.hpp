@@ -62,4 +62,7 @@ std::size_t utf8_length(std::string_view s);
 // other byte is copied as it is.
 std::string xml_escape(std::string_view s);
 
+// URL percent-decoding (RFC 3986; '+' stays '+'); nullopt on a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s);
+
 }  // namespace latchkey

@@ -1,5 +1,7 @@
 #include "store/database_url.hpp"
 
+#include "common/encoding.hpp"
+
 #include <charconv>
 
 namespace latchkey::store {
@@ -8,13 +10,6 @@ namespace {
 
 Error bad_url(std::string message) {
   return Error::on_field(ErrorCode::kInvalidField, "database.url", std::move(message));
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Quotes a value for SOCI's MySQL connection-string parser (backslash escapes the next char).
@@ -44,24 +39,6 @@ bool is_key_char(char c) {
 }
 
 }  // namespace
-
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex_value(s[i + 1]);
-    int lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
 
 Result<ParsedUrl> parse_database_url(std::string_view url) {
   ParsedUrl out;

@@ -31,7 +31,4 @@ Result<ParsedUrl> parse_database_url(std::string_view url);
 // MySQL: charset utf8mb4; unix_socket from ?unix_socket= or ?socket=.
 std::string soci_connect_string(const ParsedUrl& url);
 
-// Percent-decoding; nullopt on a malformed escape.
-std::optional<std::string> percent_decode(std::string_view s);
-
 }  // namespace latchkey::store
