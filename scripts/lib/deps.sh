@@ -6,9 +6,9 @@ LATCHKEY_BUILD_PACKAGES=(
   libboost-dev nlohmann-json3-dev libssl-dev libsodium-dev libsoci-dev libsqlite3-dev
   libmariadb-dev libpq-dev libzxcvbn-dev libcli11-dev libtoml11-dev libspdlog-dev libfmt-dev
   libcrypt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libkainjow-mustache-dev
-  liboath-dev libqrencode-dev libphonenumber-dev
+  liboath-dev libqrencode-dev libphonenumber-dev libhiredis-dev
 )
-LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client postgresql curl clang-format openssl oathtool chromium fonts-nanum)
+LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client redis-server postgresql curl clang-format openssl oathtool chromium fonts-nanum)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

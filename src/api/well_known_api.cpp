@@ -48,8 +48,12 @@ void add_well_known_routes(http::Router& router, WellKnownDeps d) {
   router.add({Verb::get, "/readyz", Work::kBlocking, Auth::kNone, [deps](Context& ctx) {
                 auto st = deps->ready();
                 if (!st) {
-                  return problem(
-                      ctx, Error::make(ErrorCode::kUnavailable, "the database is not reachable"));
+                  // Says which dependency is missing (database or key-value store).
+                  Error e = st.error();
+                  if (e.code != ErrorCode::kUnavailable) {
+                    e = Error::make(ErrorCode::kUnavailable, "a dependency is not reachable");
+                  }
+                  return problem(ctx, e);
                 }
                 return json(ctx, HttpStatus::ok, {{"status", "ready"}});
               }});

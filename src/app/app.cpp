@@ -22,6 +22,7 @@
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 #include "http/worker_pool.hpp"
+#include "kv/redis_key_value.hpp"
 #include "methods/sms_code/sms_codes.hpp"
 #include "store/factor_repository.hpp"
 #include "store/outbox_repository.hpp"
@@ -167,9 +168,23 @@ Bytes load_master_key(const config::KeysConfig& keys) {
   return *bytes;
 }
 
+namespace {
+
+std::unique_ptr<kv::KeyValue> make_key_value(const config::KvConfig& c, const Clock& clock) {
+  if (c.url == "memory") return std::make_unique<kv::MemoryKeyValue>(clock);
+  const std::chrono::milliseconds timeout{c.timeout_ms};
+  auto redis =
+      kv::RedisKeyValue::open({c.url, static_cast<std::size_t>(c.pool_size), timeout, timeout});
+  if (!redis) throw config::ConfigError("config key 'kv.url': " + redis.error().message);
+  return std::move(*redis);
+}
+
+}  // namespace
+
 Core::Core(const config::Config& c)
     : config(c),
-      kv(std::make_unique<kv::MemoryKeyValue>(clock)),
+      kv(make_key_value(c.kv, clock)),
+      memory_kv(dynamic_cast<kv::MemoryKeyValue*>(kv.get())),
       hasher(random, methods::password::Argon2Params{c.password.argon2_memory_kib,
                                                      c.password.argon2_iterations}),
       policy(c.password.min_score),
@@ -223,7 +238,10 @@ int serve(const config::Config& config) {
   verifier_config.leeway = t.leeway;
   tokens::AccessTokenVerifier verifier(ring, core.clock, verifier_config);
   IssuerMinter minter(issuer);
-  sessions::RevocationList revocations(*core.kv, t.access_ttl + t.leeway);
+  sessions::RevocationList revocations(*core.kv, t.access_ttl + t.leeway, core.clock);
+  if (auto st = revocations.sync(*core.session_repo); !st) {
+    throw std::runtime_error("cannot read revoked sessions: " + st.error().log_detail);
+  }
   sessions::SessionService session_service(*core.session_repo, *core.users, *core.unit_of_work,
                                            minter, revocations, core.audit, core.clock, core.random,
                                            {t.refresh_ttl, t.session_ttl, t.refresh_grace});
@@ -339,7 +357,14 @@ int serve(const config::Config& config) {
   api::add_me_routes(router, {settings, session_service, email_flow, mfa, phone});
   api::add_well_known_routes(
       router, {[&ring] { return ring.snapshot()->jwks_json; }, t.issuer, config.server.public_url,
-               [&core] { return core.database->ping(); }, metrics});
+               [&core]() -> Status {
+                 if (auto st = core.database->ping(); !st) return st;
+                 if (auto* redis = dynamic_cast<kv::RedisKeyValue*>(core.kv.get())) {
+                   return redis->ping();
+                 }
+                 return {};
+               },
+               metrics});
 
   http::WorkerPool workers(static_cast<std::size_t>(config.server.worker_threads),
                            static_cast<std::size_t>(config.server.worker_queue));
@@ -385,21 +410,37 @@ int serve(const config::Config& config) {
   http::Server server(options, pipeline);
   server.bind();
 
-  // Housekeeping: other replicas' key rotations, expired KV entries, expired sessions.
+  // Housekeeping: other replicas' revocations and key rotations, expired KV entries, expired
+  // sessions.
   std::atomic<bool> running{true};
   std::thread housekeeping([&] {
     int ticks = 0;
+    bool sync_ok = true;  // log a failing sync once, not twice a second
     while (running) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      if (++ticks % 240 != 0) continue;  // once a minute
+      ++ticks;
+      if (ticks % 2 == 0) {  // twice a second: other replicas' revocations
+        auto st = revocations.sync(*core.session_repo);
+        if (!st && sync_ok)
+          log::warn("revocation sync failed", {{"detail", st.error().log_detail}});
+        if (st && !sync_ok) log::info("revocation sync recovered");
+        sync_ok = st.ok();
+      }
+      if (ticks % 240 != 0) continue;  // once a minute
       (void)ring.refresh();
-      core.kv->sweep();
+      if (core.memory_kv != nullptr) core.memory_kv->sweep();
       (void)core.session_repo->purge_expired(core.clock.now() - std::chrono::hours(24));
       (void)verification_repo->purge_expired(core.clock.now() - std::chrono::hours(24));
       (void)outbox->purge_sent(core.clock.now() - mc.keep_sent);
     }
   });
   dispatcher.start();
+  if (auto* redis = dynamic_cast<kv::RedisKeyValue*>(core.kv.get())) {
+    // Not fatal: throttled actions answer 503 until Redis is reachable, then recover by themselves.
+    if (auto st = redis->ping(); !st) {
+      log::warn("kv unreachable at start-up", {{"detail", st.error().log_detail}});
+    }
+  }
 
   server.run([&] {
     log::info("listening", {{"address", host + ":" + std::to_string(server.port())},

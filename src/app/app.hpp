@@ -40,7 +40,8 @@ struct Core {
   std::unique_ptr<sessions::SessionRepository> session_repo;
   std::unique_ptr<UnitOfWork> unit_of_work;
   std::unique_ptr<tokens::KeyRepository> key_repo;
-  std::unique_ptr<kv::MemoryKeyValue> kv;
+  std::unique_ptr<kv::KeyValue> kv;         // kv.url: in-process or Redis
+  kv::MemoryKeyValue* memory_kv = nullptr;  // set when kv is in-process (swept by housekeeping)
   audit::LogAuditSink audit;
   methods::password::PasswordHasher hasher;
   methods::password::PasswordPolicy policy;

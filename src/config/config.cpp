@@ -146,6 +146,9 @@ const std::vector<Key>& keys() {
       duration_key("server.idle_timeout", &Config::server, &ServerConfig::idle_timeout, 1, 3600),
       string_key("database.url", &Config::database, &DatabaseConfig::url, true),
       int_key("database.pool_size", &Config::database, &DatabaseConfig::pool_size, 1, 256),
+      string_key("kv.url", &Config::kv, &KvConfig::url, true),
+      int_key("kv.pool_size", &Config::kv, &KvConfig::pool_size, 1, 1024),
+      int_key("kv.timeout_ms", &Config::kv, &KvConfig::timeout_ms, 10, 60000),
       string_key("keys.master_key", &Config::keys, &KeysConfig::master_key, true),
       string_key("keys.master_key_file", &Config::keys, &KeysConfig::master_key_file),
       string_key("keys.algorithm", &Config::keys, &KeysConfig::algorithm),
@@ -315,6 +318,9 @@ void validate(Config& c) {
     throw ConfigError(
         "config key 'database.url': expected sqlite://, mysql:// or postgresql:// URL");
   }
+  if (c.kv.url != "memory" && c.kv.url.rfind("redis://", 0) != 0) {
+    throw ConfigError("config key 'kv.url': expected memory or a redis:// URL");
+  }
   if (c.keys.algorithm != "RS256" && c.keys.algorithm != "ES256" && c.keys.algorithm != "EdDSA") {
     throw ConfigError("config key 'keys.algorithm': expected RS256, ES256 or EdDSA");
   }
@@ -459,7 +465,7 @@ std::string render_effective(const Config& config) {
     }
     std::string value = k.get(config);
     if (k.secret && !value.empty()) {
-      if (k.name == "database.url") {
+      if (k.name == "database.url" || k.name == "kv.url") {
         // Mask only the password part of user:pass@.
         auto scheme = value.find("://");
         auto at = value.find('@');

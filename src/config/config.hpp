@@ -34,6 +34,14 @@ struct DatabaseConfig {
   int pool_size = 8;
 };
 
+// Shared fast state (counters, one-time-code attempts, revoked sessions). "memory" keeps it in
+// the process (one replica); "redis://[[user]:password@]host[:port][/db]" shares it.
+struct KvConfig {
+  std::string url = "memory";
+  int pool_size = 16;    // connections to Redis
+  int timeout_ms = 500;  // connect and command timeout
+};
+
 struct KeysConfig {
   std::string master_key;       // 64 hex characters (secret)
   std::string master_key_file;  // file holding the 64 hex characters
@@ -142,6 +150,7 @@ struct LogConfig {
 struct Config {
   ServerConfig server;
   DatabaseConfig database;
+  KvConfig kv;
   KeysConfig keys;
   TokensConfig tokens;
   SignupConfig signup;

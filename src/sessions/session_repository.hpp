@@ -10,6 +10,11 @@
 
 namespace latchkey::sessions {
 
+struct RevokedSession {
+  std::string session_id;
+  TimePoint revoked_at{};
+};
+
 class SessionRepository {
  public:
   virtual ~SessionRepository() = default;
@@ -34,6 +39,9 @@ class SessionRepository {
   virtual Result<std::vector<std::string>> revoke_all(
       const std::string& user_id, TimePoint now, const std::string& reason,
       const std::optional<std::string>& except_session_id) = 0;
+  // Sessions revoked at or after `since` (any order); at most `limit`, most recent first when
+  // there are more. For each replica's local copy of the revocation set.
+  virtual Result<std::vector<RevokedSession>> revoked_since(TimePoint since, int limit) = 0;
   // Deletes sessions and refresh tokens that expired before `before`. Returns rows removed.
   virtual Result<int> purge_expired(TimePoint before) = 0;
 };

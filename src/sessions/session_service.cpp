@@ -174,7 +174,7 @@ Result<SessionService::Grant> SessionService::reuse_or_grace(const RefreshToken&
   // Reuse outside the grace window: someone holds a stolen copy. End the whole family.
   auto was_active = sessions_.revoke(row.session_id, now, "refresh_reuse");
   if (!was_active) return was_active.error();
-  (void)revocations_.revoke(row.session_id);
+  revocations_.revoke(row.session_id);
   audit_.record({.type = "refresh.reuse_detected",
                  .outcome = "failure",
                  .subject_id = row.user_id,
@@ -185,24 +185,18 @@ Result<SessionService::Grant> SessionService::reuse_or_grace(const RefreshToken&
                      "this refresh token was already used; the session has been ended");
 }
 
-Status SessionService::revoke_ids(const std::vector<std::string>& ids) {
-  for (const auto& id : ids) {
-    if (auto st = revocations_.revoke(id); !st) return st;
-  }
-  return {};
-}
-
 Status SessionService::end(const std::string& session_id, const std::string& reason) {
   auto r = sessions_.revoke(session_id, clock_.now(), reason);
   if (!r) return r.error();
-  return revocations_.revoke(session_id);
+  revocations_.revoke(session_id);
+  return {};
 }
 
 Result<std::size_t> SessionService::end_all(const std::string& user_id, const std::string& reason,
                                             const std::optional<std::string>& except) {
   auto ids = sessions_.revoke_all(user_id, clock_.now(), reason, except);
   if (!ids) return ids.error();
-  if (auto st = revoke_ids(*ids); !st) return st.error();
+  for (const auto& id : *ids) revocations_.revoke(id);
   return ids->size();
 }
 

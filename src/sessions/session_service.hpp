@@ -74,7 +74,6 @@ class SessionService {
   Result<Grant> rotate(std::string_view presented, const ClientInfo& client);
   Result<Grant> reuse_or_grace(const RefreshToken& row, std::string_view presented,
                                const ClientInfo& client);
-  Status revoke_ids(const std::vector<std::string>& ids);
 
   SessionRepository& sessions_;
   identity::UserRepository& users_;

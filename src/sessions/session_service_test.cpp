@@ -15,7 +15,7 @@ class SessionServiceTest : public ::testing::Test {
  protected:
   SessionServiceTest()
       : kv_(clock_),
-        revocations_(kv_, 660s),
+        revocations_(kv_, 660s, clock_),
         service_(repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_,
                  SessionOptions{30 * 24h, 90 * 24h, 10s}) {
     user_.id = "0190aaaa-0000-7000-8000-000000000001";

@@ -267,6 +267,24 @@ class SqlSessionRepository final : public sessions::SessionRepository {
     });
   }
 
+  Result<std::vector<sessions::RevokedSession>> revoked_since(TimePoint since, int limit) override {
+    using R = Result<std::vector<sessions::RevokedSession>>;
+    return with_session<R>(db_, "sessions.revoked_since", [&](soci::session& sql) -> R {
+      long long from = to_db(since);
+      int n = limit;
+      std::string id;
+      long long at = 0;
+      std::vector<sessions::RevokedSession> out;
+      soci::statement st =
+          (sql.prepare << "SELECT id, revoked_at FROM sessions WHERE revoked_at >= :since "
+                          "ORDER BY revoked_at DESC LIMIT :n",
+           soci::use(from), soci::use(n), soci::into(id), soci::into(at));
+      st.execute();
+      while (st.fetch()) out.push_back({id, from_db(at)});
+      return out;
+    });
+  }
+
   Result<int> purge_expired(TimePoint before) override {
     return with_session<Result<int>>(
         db_, "sessions.purge_expired", [&](soci::session& sql) -> Result<int> {

@@ -259,6 +259,40 @@ TEST_P(SessionRepositoryContract, RevokeOnceAndReportsWhetherItWasActive) {
   EXPECT_TRUE((*f)->revoked_at.has_value());
 }
 
+TEST_P(SessionRepositoryContract, RevokedSinceListsRecentRevocationsNewestFirst) {
+  Session a = create_session(user_id_);
+  Session b = create_session(other_user_id_);
+  Session live = create_session(user_id_);
+  const TimePoint t0 = clock_.now();
+  ASSERT_TRUE(*repo_->revoke(a.id, t0, "logout"));
+  clock_.advance(std::chrono::seconds(10));
+  const TimePoint t1 = clock_.now();
+  ASSERT_TRUE(*repo_->revoke(b.id, t1, "admin"));
+
+  auto all = repo_->revoked_since(t0, 100);
+  ASSERT_TRUE(all) << all.error().log_detail;
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].session_id, b.id);
+  EXPECT_EQ((*all)[0].revoked_at, t1);
+  EXPECT_EQ((*all)[1].session_id, a.id);
+  EXPECT_EQ((*all)[1].revoked_at, t0);
+
+  auto later = repo_->revoked_since(t0 + std::chrono::seconds(1), 100);
+  ASSERT_TRUE(later);
+  ASSERT_EQ(later->size(), 1u);
+  EXPECT_EQ((*later)[0].session_id, b.id);
+
+  auto limited = repo_->revoked_since(t0, 1);
+  ASSERT_TRUE(limited);
+  ASSERT_EQ(limited->size(), 1u);
+  EXPECT_EQ((*limited)[0].session_id, b.id);
+
+  auto none = repo_->revoked_since(t1 + std::chrono::seconds(1), 100);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  (void)live;
+}
+
 TEST_P(SessionRepositoryContract, RevokeAllWithAndWithoutExcept) {
   Session a = create_session(user_id_);
   Session b = create_session(user_id_);

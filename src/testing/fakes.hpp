@@ -204,6 +204,17 @@ class FakeSessionRepository final : public sessions::SessionRepository {
     }
     return out;
   }
+  Result<std::vector<sessions::RevokedSession>> revoked_since(TimePoint since, int limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<sessions::RevokedSession> out;
+    for (const auto& [id, s] : sessions_) {
+      if (s.revoked_at && *s.revoked_at >= since) out.push_back({id, *s.revoked_at});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.revoked_at > b.revoked_at; });
+    if (out.size() > static_cast<std::size_t>(limit)) out.resize(static_cast<std::size_t>(limit));
+    return out;
+  }
   Result<int> purge_expired(TimePoint) override { return 0; }
 
  private:

@@ -29,7 +29,7 @@ class FlowTest : public ::testing::Test {
         kv_(clock_),
         account_throttle_(kv_, clock_, {3, 1s, 60s, 900s}),
         ip_throttle_(kv_, clock_, {10, 1s, 60s, 900s}),
-        revocations_(kv_, 660s),
+        revocations_(kv_, 660s, clock_),
         sessions_(session_repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_, {}),
         signup_(users_, uow_, nullptr, hasher_, policy_, limiter_, audit_, clock_, random_,
                 {true, false}),

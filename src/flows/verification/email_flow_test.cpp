@@ -30,7 +30,7 @@ class EmailFlowTest : public ::testing::Test {
         limiter_(2, 8),
         verifier_(hasher_, limiter_),
         kv_(clock_),
-        revocations_(kv_, 660s),
+        revocations_(kv_, 660s, clock_),
         sessions_(session_repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_, {}),
         templates_(courier::TemplateSet::load("", {"Latchkey", "", "https://id.example.com"})),
         mailer_(templates_, outbox_, clock_, random_),
