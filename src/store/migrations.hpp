@@ -37,6 +37,8 @@ namespace migrations {
 const Migration& m0001_init() noexcept;
 const Migration& m0002_courier_verifications() noexcept;
 const Migration& m0003_phone_mfa() noexcept;
+// Social login (issue 5).
+const Migration& m0004_identities() noexcept;
 }  // namespace migrations
 
 }  // namespace latchkey::store
