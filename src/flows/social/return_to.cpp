@@ -56,8 +56,8 @@ std::optional<ParsedHttpUrl> parse_http_url(std::string_view url) {
   }
   if (out.host.empty() || out.host.front() == ':') return std::nullopt;
   const auto end_path = rest.find_first_of("?#");
-  out.path = std::string(rest.substr(0, end_path));
-  if (out.path.empty()) out.path = "/";
+  const std::string_view path = rest.substr(0, end_path);
+  out.path = path.empty() ? std::string(1, '/') : std::string(path);
   // Segments that a browser or proxy could rewrite to climb out of the allowed prefix.
   if (out.path.find("/./") != std::string::npos || out.path.find("/../") != std::string::npos ||
       out.path.ends_with("/.") || out.path.ends_with("/..") || out.path.find("//") == 0 ||
