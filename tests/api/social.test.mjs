@@ -27,6 +27,7 @@ import {
   strongPassword,
 } from './harness.mjs';
 import { CLIENT_ID, CLIENT_SECRET, startFakeProviders } from './social-providers.mjs';
+import { Authenticator } from './totp.mjs';
 
 const APP = 'https://app.example.com/';
 const RETURN = 'https://app.example.com/welcome?from=social';
@@ -69,6 +70,8 @@ before(async () => {
         TOKEN_URL: `${fake.url}/kakao/oauth/token`,
         USERINFO_URL: `${fake.url}/kakao/v2/user/me`,
       }),
+      // Nothing listens on port 1: discovery fails.
+      ...provider('DOWN', { KIND: 'oidc', ISSUER: 'https://127.0.0.1:1', CLIENT_ID, CLIENT_SECRET }),
       ...provider('NAVER', {
         KIND: 'naver', CLIENT_ID, CLIENT_SECRET,
         AUTHORIZE_URL: `${fake.url}/naver/oauth2.0/authorize`,
@@ -430,4 +433,39 @@ test('unlinking: never the last way to log in, never another user\'s identity', 
   assert.equal((await identities(token)).length, 2);
   assertStatus(await api.delete(`/api/me/identities/${only.id}`, undefined, { token }), 204);
   assert.deepEqual((await identities(token)).map((i) => i.provider), ['naver']);
+});
+
+test('a provider that cannot be reached: /start goes back to the login page', async () => {
+  const res = await api.get(`/api/auth/social/down/start?return_to=${encodeURIComponent(RETURN)}`);
+  assertFailure(res, 'social_provider_error');
+  assert.ok(!parseSetCookies(res.setCookies)[BINDING], 'no binding cookie');
+});
+
+test('a second factor is not skipped: the callback hands over an mfa_token instead of cookies', async () => {
+  fake.users.github = { id: 7000000 + Math.floor(Math.random() * 1e6), login: 'm', name: 'M', email: randomEmail('mfa'), verified: true };
+  let s = await start('github');
+  const { token, me } = await signedIn(await callback(await consentAtFake(s.authorize), s.binding));
+  const enrol = await api.post('/api/me/mfa/totp', undefined, { token });
+  assertStatus(enrol, 200);
+  const auth = new Authenticator(enrol.body.secret);
+  assertStatus(await api.post('/api/me/mfa/totp/confirm', { code: await auth.next() }, { token }), 200);
+  s = await start('github');
+  const res = await callback(await consentAtFake(s.authorize), s.binding);
+  assertStatus(res, 302);
+  const location = new URL(res.headers.get('location'));
+  assert.equal(`${location.origin}${location.pathname}`, `${srv.url}/login`, describe(res));
+  assert.equal(location.search, '');
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  assert.ok(fragment.get('mfa_token'), describe(res));
+  assert.ok(fragment.get('methods').split(',').includes('totp'));
+  assert.ok(!parseSetCookies(res.setCookies)[REFRESH], `no session before the second factor${describe(res)}`);
+  const done = await api.post('/api/auth/mfa/verify', {
+    mfa_token: fragment.get('mfa_token'),
+    method: 'totp',
+    code: await auth.next(),
+  });
+  assertStatus(done, 200);
+  const claims = decodeJwt(done.body.access_token).payload;
+  assert.equal(claims.sub, me.id);
+  assert.ok(claims.amr.includes('fed') && claims.amr.includes('mfa'), JSON.stringify(claims.amr));
 });
