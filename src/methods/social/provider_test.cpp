@@ -241,8 +241,10 @@ TEST_F(ProviderTest, ExchangeValidatesAndMapsUserinfo) {
   EXPECT_EQ(profile->subject, "user-1");
   EXPECT_EQ(profile->email, "u@example.com");
   EXPECT_TRUE(profile->email_verified);
-  const auto& token_call = http_.calls.at(2);
-  EXPECT_EQ(token_call.url, "https://id.example.com/token");
+  const auto token_call = *std::find_if(http_.calls.begin(), http_.calls.end(), [](const auto& c) {
+    return c.url == "https://id.example.com/token";
+  });
+  EXPECT_EQ(token_call.method, "POST");
   EXPECT_NE(token_call.body.find("code_verifier=verifier"), std::string::npos);
   EXPECT_NE(token_call.body.find("client_secret=secret"), std::string::npos);
 }
