@@ -287,9 +287,16 @@ test('GitHub: the primary verified address from /user/emails', async () => {
   fake.users.github = { id: 1000 + Math.floor(Math.random() * 1e6), login: 'octo', name: 'Octo', email: randomEmail('gh'), verified: true };
   const { authorize, binding } = await start('github');
   assert.equal(authorize.searchParams.get('nonce'), null);
-  const { me } = await signedIn(await callback(await consentAtFake(authorize), binding));
+  const { me, token } = await signedIn(await callback(await consentAtFake(authorize), binding));
   assert.equal(me.email, fake.users.github.email);
   assert.equal(me.email_verified, true);
+  // The account has no password: password login and password change refuse, without a 500.
+  assertProblem(await api.post('/api/auth/login', { email: me.email, password: strongPassword() }), 401, 'invalid_credentials');
+  assertProblem(
+    await api.post('/api/me/password', { current: strongPassword(), new: strongPassword() }, { token }),
+    401,
+    'invalid_credentials',
+  );
 });
 
 test('Kakao: /v2/user/me with a valid, verified address', async () => {
