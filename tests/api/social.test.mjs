@@ -50,7 +50,6 @@ before(async () => {
   const provider = (id, fields) =>
     Object.fromEntries(Object.entries(fields).map(([k, v]) => [`LATCHKEY_SOCIAL_${id}_${k}`, v]));
   srv = await startServer({
-    sqlite: true,
     cookieSecure: true,
     env: {
       LATCHKEY_SOCIAL_CA_FILE: fake.caFile,
