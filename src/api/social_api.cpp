@@ -100,10 +100,12 @@ Response start(const Context& ctx, SocialApiDeps& deps) {
                                         "the query string is malformed"));
   }
   const auto it = query->find("return_to");
-  auto started = deps.social.start(provider, it == query->end() ? std::string() : it->second);
+  auto started =
+      deps.social.start(provider, it == query->end() ? std::string() : it->second, ctx.client_ip);
   if (!started) {
     const auto code = started.error().code;
-    if (code == ErrorCode::kInvalidReturnTo || code == ErrorCode::kNotFound) {
+    if (code == ErrorCode::kInvalidReturnTo || code == ErrorCode::kNotFound ||
+        code == ErrorCode::kRateLimited) {
       return problem(ctx, started.error());
     }
     return failure_redirect(ctx, deps, /*link=*/false, started.error());
@@ -165,7 +167,7 @@ Response link_identity(const Context& ctx, SocialApiDeps& deps) {
   if (!body) return problem(ctx, body.error());
   auto return_to = body->string("return_to", {.max = 2048});
   if (auto st = body->finish(); !st) return problem(ctx, st.error());
-  auto started = deps.social.start(provider, return_to, ctx.principal->user_id);
+  auto started = deps.social.start(provider, return_to, ctx.client_ip, ctx.principal->user_id);
   if (!started) return problem(ctx, started.error());
   auto res = json(ctx, HttpStatus::ok, {{"redirect_url", started->redirect_url}});
   res.set(http::Field::cache_control, "no-store");

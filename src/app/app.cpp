@@ -328,7 +328,7 @@ int serve(const config::Config& config) {
       social_provider_list, *identity_repo, *core.users, *core.unit_of_work, *core.kv,
       session_service, &mfa, core.audit, core.clock, core.random,
       {config.server.public_url, config.social.allowed_return_to, config.signup.enabled,
-       /*phone_login_enabled=*/true, std::chrono::seconds(600)});
+       /*phone_login_enabled=*/true, std::chrono::seconds(600), /*start_ip_hourly_cap=*/300});
 
   // Access tokens: signature and claims by the token library, then the revocation list.
   api::AccessVerifier verify_access =

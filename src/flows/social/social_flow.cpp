@@ -16,6 +16,7 @@ using methods::social::Provider;
 constexpr std::size_t kMaxStateLength = 128;
 constexpr std::string_view kStatePrefix = "social:state:";
 constexpr std::string_view kUsedPrefix = "social:used:";
+constexpr std::string_view kStartIpPrefix = "social:start-ip:";
 
 Error state_invalid(std::string detail) {
   return Error{ErrorCode::kSocialStateInvalid,
@@ -98,6 +99,7 @@ std::string SocialFlow::redirect_uri(const std::string& provider_id) const {
 }
 
 Result<SocialStart> SocialFlow::start(const std::string& provider_id, const std::string& return_to,
+                                      const std::string& client_ip,
                                       const std::string& link_user_id) {
   Provider* provider = find(provider_id);
   if (provider == nullptr) return Error::make(ErrorCode::kNotFound, "no such provider");
@@ -106,6 +108,17 @@ Result<SocialStart> SocialFlow::start(const std::string& provider_id, const std:
   if (!return_to_allowed(target, options_.allowed_return_to)) {
     return Error::on_field(ErrorCode::kInvalidReturnTo, "return_to",
                            "return_to is not an allowed address");
+  }
+  if (options_.start_ip_hourly_cap > 0 && !client_ip.empty()) {
+    const std::string key = std::string(kStartIpPrefix) + client_ip;
+    auto starts = kv_.incr(key, 1, std::chrono::hours(1));
+    if (!starts) return starts.error();
+    if (*starts > options_.start_ip_hourly_cap) {
+      Error e = Error::make(ErrorCode::kRateLimited, "too many sign-in attempts; try again later");
+      auto ttl = kv_.ttl(key);
+      e.retry_after = static_cast<int>(ttl && *ttl ? **ttl : 3600);
+      return e;
+    }
   }
   const std::string state = random_.token(32);
   StateRecord record;

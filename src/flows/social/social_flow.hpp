@@ -41,6 +41,9 @@ struct SocialOptions {
   bool signup_enabled = true;
   bool phone_login_enabled = false;  // a verified phone counts as a way to log in
   std::chrono::seconds state_ttl{600};
+  // Each start stores a state record: starts per client IP and hour are capped (0 = no cap), so
+  // that one client cannot fill the KV store.
+  int start_ip_hourly_cap = 300;
 };
 
 struct SocialProviderInfo {
@@ -83,10 +86,11 @@ class SocialFlow {
 
   std::vector<SocialProviderInfo> providers() const;
 
-  // kNotFound (unknown provider), kInvalidReturnTo, kSocialProviderError (discovery failed).
-  // `link_user_id` set: link mode, for that (signed-in) user.
+  // kNotFound (unknown provider), kInvalidReturnTo, kRateLimited (start_ip_hourly_cap),
+  // kSocialProviderError (discovery failed). `link_user_id` set: link mode, for that (signed-in)
+  // user.
   Result<SocialStart> start(const std::string& provider_id, const std::string& return_to,
-                            const std::string& link_user_id = {});
+                            const std::string& client_ip, const std::string& link_user_id = {});
 
   SocialOutcome callback(const std::string& provider_id, const SocialCallback& callback);
 

@@ -48,10 +48,11 @@ class SocialFlowTest : public ::testing::Test {
     github_user(42, "octo@example.com", true);
   }
 
-  SocialFlow make(bool signup = true) {
+  SocialFlow make(bool signup = true, int ip_cap = 300) {
     return SocialFlow(
         {&github_, &naver_}, identities_, users_, uow_, kv_, sessions_, nullptr, audit_, clock_,
-        random_, {"https://auth.example.com", {"https://app.example.com/"}, signup, true, 600s});
+        random_,
+        {"https://auth.example.com", {"https://app.example.com/"}, signup, true, 600s, ip_cap});
   }
 
   void github_user(int id, const std::string& email, bool verified) {
@@ -77,7 +78,7 @@ class SocialFlowTest : public ::testing::Test {
   std::pair<std::string, std::string> begin(SocialFlow& flow,
                                             const std::string& provider = "github",
                                             const std::string& link_user = "") {
-    auto s = flow.start(provider, kReturn, link_user);
+    auto s = flow.start(provider, kReturn, "198.51.100.7", link_user);
     EXPECT_TRUE(s) << s.error().message;
     auto query = parse_query(s->redirect_url.substr(s->redirect_url.find('?') + 1));
     return {query->at("state"), s->binding};
@@ -154,10 +155,10 @@ TEST_F(SocialFlowTest, CancelAtTheProvider) {
 
 TEST_F(SocialFlowTest, BadReturnToAndUnknownProvider) {
   auto flow = make();
-  auto bad = flow.start("github", "https://app.example.com.evil.com/");
+  auto bad = flow.start("github", "https://app.example.com.evil.com/", "198.51.100.7");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidReturnTo);
-  auto unknown = flow.start("myspace", kReturn);
+  auto unknown = flow.start("myspace", kReturn, "198.51.100.7");
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
 }
@@ -253,6 +254,19 @@ TEST_F(SocialFlowTest, ProviderDownIsAProviderError) {
   auto [state, binding] = begin(flow);
   EXPECT_EQ(error_of(finish(flow, state, binding)), "social_provider_error");
   EXPECT_EQ(users_.size(), 0u);
+}
+
+TEST_F(SocialFlowTest, StartsPerClientIpAreCapped) {
+  auto flow = make(true, /*ip_cap=*/2);
+  ASSERT_TRUE(flow.start("github", kReturn, "203.0.113.9"));
+  ASSERT_TRUE(flow.start("github", kReturn, "203.0.113.9"));
+  auto third = flow.start("github", kReturn, "203.0.113.9");
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code, ErrorCode::kRateLimited);
+  EXPECT_GT(third.error().retry_after.value_or(0), 0);
+  EXPECT_TRUE(flow.start("github", kReturn, "203.0.113.10"));  // another client
+  clock_.advance(3601s);
+  EXPECT_TRUE(flow.start("github", kReturn, "203.0.113.9"));
 }
 
 TEST_F(SocialFlowTest, DisabledAccount) {
