@@ -11,6 +11,7 @@
 #include "flows/recovery/recovery_flow.hpp"
 #include "flows/settings/settings_flow.hpp"
 #include "flows/signup/signup_flow.hpp"
+#include "flows/social/social_flow.hpp"
 #include "flows/verification/email_flow.hpp"
 #include "http/metrics.hpp"
 #include "http/pipeline.hpp"
@@ -64,5 +65,20 @@ void add_well_known_routes(http::Router& router, WellKnownDeps deps);
 
 // The Authenticator for Auth::kBearer routes: reads `Authorization: Bearer`.
 http::Authenticator bearer_authenticator(AccessVerifier verify);
+
+// Cookie-mode sign-in: the refresh token and CSRF cookies, as /api/auth/login sets them.
+void set_session_cookies(http::Response& res, const CookieOptions& cookies,
+                         const std::string& refresh_token);
+
+// Social login (issue 5): /api/auth/providers, /api/auth/social/{provider}/start|callback and
+// /api/me/identities.
+struct SocialApiDeps {
+  flows::SocialFlow& social;
+  CookieOptions cookies;
+  std::string public_url;
+  http::Metrics& metrics;
+};
+
+void add_social_routes(http::Router& router, SocialApiDeps deps);
 
 }  // namespace latchkey::api

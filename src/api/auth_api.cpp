@@ -48,17 +48,7 @@ Response token_response(const Context& ctx, const AuthApiDeps& deps, const sessi
   auto res = json(ctx, HttpStatus::ok, body);
   res.set(http::Field::cache_control, "no-store");
   res.set(http::Field::pragma, "no-cache");
-  if (cookie_mode) {
-    const auto names = cookie_names(deps.cookies);
-    const auto max_age = deps.cookies.refresh_max_age.count();
-    thread_local OsRandom random;
-    res.insert(http::Field::set_cookie,
-               http::set_cookie_header({names.refresh, t.refresh_token, true, deps.cookies.secure,
-                                        "Strict", "/", max_age}));
-    res.insert(http::Field::set_cookie,
-               http::set_cookie_header({names.csrf, random.token(24), false, deps.cookies.secure,
-                                        "Strict", "/", max_age}));
-  }
+  if (cookie_mode) set_session_cookies(res, deps.cookies, t.refresh_token);
   return res;
 }
 
@@ -390,6 +380,19 @@ Response sms_verify(const Context& ctx, AuthApiDeps& deps) {
 }
 
 }  // namespace
+
+void set_session_cookies(http::Response& res, const CookieOptions& cookies,
+                         const std::string& refresh_token) {
+  const auto names = cookie_names(cookies);
+  const auto max_age = cookies.refresh_max_age.count();
+  thread_local OsRandom random;
+  res.insert(http::Field::set_cookie,
+             http::set_cookie_header(
+                 {names.refresh, refresh_token, true, cookies.secure, "Strict", "/", max_age}));
+  res.insert(http::Field::set_cookie,
+             http::set_cookie_header(
+                 {names.csrf, random.token(24), false, cookies.secure, "Strict", "/", max_age}));
+}
 
 http::Authenticator bearer_authenticator(AccessVerifier verify) {
   return [verify = std::move(verify)](const Context& ctx) -> Result<http::Principal> {

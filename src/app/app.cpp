@@ -28,6 +28,10 @@
 #include "store/outbox_repository.hpp"
 #include "store/repositories.hpp"
 #include "store/verification_repository.hpp"
+// Social login (issue 5).
+#include "courier/social_http_client.hpp"
+#include "flows/social/social_flow.hpp"
+#include "store/identity_repository.hpp"
 
 namespace latchkey::app {
 namespace {
@@ -318,6 +322,32 @@ int serve(const config::Config& config) {
   flows::SettingsFlow settings(*core.users, core.verifier, core.policy, session_service, core.audit,
                                core.clock);
 
+  // Social login (issue 5): one Provider per social.<id> table, over the libcurl adapter.
+  auto identity_repo = store::make_identity_repository(*core.database);
+  std::unique_ptr<courier::CurlSocialHttpClient> social_http = [&] {
+    try {
+      return std::make_unique<courier::CurlSocialHttpClient>(config.social.ca_file,
+                                                             std::chrono::seconds(10));
+    } catch (const std::invalid_argument& e) {
+      throw config::ConfigError(e.what());
+    }
+  }();
+  std::vector<std::unique_ptr<methods::social::Provider>> social_providers;
+  std::vector<methods::social::Provider*> social_provider_list;
+  for (const auto& [id, p] : config.social.providers) {
+    social_providers.push_back(std::make_unique<methods::social::Provider>(
+        methods::social::ProviderSettings{id, p.kind, p.name, p.client_id, p.client_secret,
+                                          p.issuer, p.scopes, p.authorize_url, p.token_url,
+                                          p.userinfo_url},
+        *social_http, core.clock));
+    social_provider_list.push_back(social_providers.back().get());
+  }
+  flows::SocialFlow social(
+      social_provider_list, *identity_repo, *core.users, *core.unit_of_work, *core.kv,
+      session_service, &mfa, core.audit, core.clock, core.random,
+      {config.server.public_url, config.social.allowed_return_to, config.signup.enabled,
+       /*phone_login_enabled=*/true, std::chrono::seconds(600), /*start_ip_hourly_cap=*/300});
+
   // Access tokens: signature and claims by the token library, then the revocation list.
   api::AccessVerifier verify_access =
       [&verifier, &revocations](std::string_view token) -> Result<http::Principal> {
@@ -365,6 +395,9 @@ int serve(const config::Config& config) {
                  return {};
                },
                metrics});
+  api::add_social_routes(
+      router,
+      {social, {config.security.cookie_secure, t.refresh_ttl}, config.server.public_url, metrics});
 
   http::WorkerPool workers(static_cast<std::size_t>(config.server.worker_threads),
                            static_cast<std::size_t>(config.server.worker_queue));

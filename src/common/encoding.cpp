@@ -230,20 +230,92 @@ std::string xml_escape(std::string_view s) {
   return out;
 }
 
-std::optional<std::string> percent_decode(std::string_view s) {
+namespace {
+
+bool unreserved_byte(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+constexpr char kUpperHex[] = "0123456789ABCDEF";
+
+void append_escaped(std::string& out, std::string_view s, bool space_as_plus) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (unreserved_byte(c)) {
+      out.push_back(ch);
+    } else if (c == ' ' && space_as_plus) {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kUpperHex[c >> 4]);
+      out.push_back(kUpperHex[c & 0x0f]);
+    }
+  }
+}
+
+// %XX escapes (and, for forms, '+' as ' '); nullopt on a malformed escape.
+std::optional<std::string> unescape(std::string_view s, bool plus_as_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
+    if (s[i] == '+' && plus_as_space) {
+      out.push_back(' ');
+    } else if (s[i] != '%') {
+      out.push_back(s[i]);
+    } else {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int hi = nibble(s[i + 1]);
+      const int lo = nibble(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
     }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = nibble(s[i + 1]);
-    int lo = nibble(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
+  }
+  return out;
+}
+
+std::optional<std::string> form_decode(std::string_view s) {
+  return unescape(s, true);
+}
+
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  return unescape(s, false);
+}
+
+std::string percent_encode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() * 3);
+  append_escaped(out, s, /*space_as_plus=*/false);
+  return out;
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [name, value] : fields) {
+    if (!out.empty()) out.push_back('&');
+    append_escaped(out, name, /*space_as_plus=*/true);
+    out.push_back('=');
+    append_escaped(out, value, /*space_as_plus=*/true);
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto name = form_decode(pair.substr(0, eq));
+    auto value =
+        form_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!name || !value) return std::nullopt;
+    if (!out.emplace(std::move(*name), std::move(*value)).second) return std::nullopt;
   }
   return out;
 }

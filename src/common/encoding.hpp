@@ -3,6 +3,7 @@
 // HMAC-SHA256 and constant-time comparison. One place for each.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,5 +65,18 @@ std::string xml_escape(std::string_view s);
 
 // URL percent-decoding (RFC 3986; '+' stays '+'); nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s);
+
+// RFC 3986 percent-encoding of every byte outside the unreserved set A-Z a-z 0-9 - . _ ~
+// (so ' ' is %20, never '+').                    percent_encode("a b&c") == "a%20b%26c"
+std::string percent_encode(std::string_view s);
+
+// application/x-www-form-urlencoded (WHATWG URL): unreserved bytes as they are, ' ' as '+',
+// everything else %XX.          form_encode({{"Body", "1+1&"}}) == "Body=1%2B1%26"
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+
+// A query string or form body ("a=1&b=x+y%21") -> {name: value}, '+' read as ' '. nullopt for
+// malformed %-escapes and for a name given twice (OAuth 2.0 parameters must not repeat).
+// Empty pairs ("a=1&&b=2") are skipped; a name without '=' has the value "".
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query);
 
 }  // namespace latchkey

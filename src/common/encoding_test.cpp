@@ -26,3 +26,31 @@ TEST(XmlEscape, CopiesEveryOtherByte) {
 
 }  // namespace
 }  // namespace latchkey
+
+// Social login (issue 5): URL encodings shared by TOTP URIs, SMS gateways and OAuth requests.
+namespace latchkey {
+namespace {
+
+TEST(UrlEncoding, PercentAndFormEncode) {
+  EXPECT_EQ(percent_encode("a b&c/~"), "a%20b%26c%2F~");
+  EXPECT_EQ(form_encode({{"Body", "코드 1+1&"}}), "Body=%EC%BD%94%EB%93%9C+1%2B1%26");
+  EXPECT_EQ(form_encode({{"a", "1"}, {"b", ""}}), "a=1&b=");
+}
+
+TEST(UrlEncoding, ParseQuery) {
+  auto q = parse_query("state=a%2Bb&code=x+y&&flag");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->at("state"), "a+b");
+  EXPECT_EQ(q->at("code"), "x y");
+  EXPECT_EQ(q->at("flag"), "");
+  EXPECT_TRUE(parse_query("")->empty());
+  EXPECT_FALSE(parse_query("state=1&state=2"));  // repeated parameter
+  EXPECT_FALSE(parse_query("state=%zz"));
+  EXPECT_FALSE(parse_query("state=%4"));
+  auto round = parse_query(form_encode({{"r", "https://app.example.com/x?y=1&z=2"}}));
+  ASSERT_TRUE(round);
+  EXPECT_EQ(round->at("r"), "https://app.example.com/x?y=1&z=2");
+}
+
+}  // namespace
+}  // namespace latchkey

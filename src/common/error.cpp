@@ -70,6 +70,24 @@ std::string_view code_id(ErrorCode code) noexcept {
       return "unavailable";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kInvalidReturnTo:
+      return "invalid_return_to";
+    case ErrorCode::kLastLoginMethod:
+      return "last_login_method";
+    case ErrorCode::kIdentityAlreadyLinked:
+      return "identity_already_linked";
+    case ErrorCode::kSocialCancelled:
+      return "social_cancelled";
+    case ErrorCode::kSocialProviderError:
+      return "social_provider_error";
+    case ErrorCode::kSocialStateInvalid:
+      return "social_state_invalid";
+    case ErrorCode::kSocialTokenInvalid:
+      return "social_token_invalid";
+    case ErrorCode::kSocialLinkRequired:
+      return "social_link_required";
+    case ErrorCode::kSocialSignupClosed:
+      return "social_signup_closed";
   }
   return "internal";
 }

@@ -43,6 +43,16 @@ enum class ErrorCode : std::uint8_t {
   kOverloaded,                // a bounded queue is full; retry_after says when
   kUnavailable,               // a dependency (database) is unreachable
   kInternal,                  // a bug or unexpected failure; details go to the log only
+  // Social login (issue 5). The kSocial* ids are also the `error` of the login page redirect.
+  kInvalidReturnTo,        // return_to is not under one of social.allowed_return_to
+  kLastLoginMethod,        // removing it would leave the account no way to log in
+  kIdentityAlreadyLinked,  // the provider account is linked to another user
+  kSocialCancelled,        // the user cancelled at the provider (access_denied)
+  kSocialProviderError,    // the provider failed or answered something unusable
+  kSocialStateInvalid,     // missing, unknown, replayed or foreign state
+  kSocialTokenInvalid,     // the provider's id_token failed validation
+  kSocialLinkRequired,     // an account with the address exists: log in and link from settings
+  kSocialSignupClosed,     // no account for the identity and sign-up is closed
 };
 
 // Stable string id, used as the problem+json `code` and in logs. Never change an existing id.

@@ -236,8 +236,85 @@ const std::vector<Key>& keys() {
       int_key("password.hash_queue", &Config::password, &PasswordConfig::hash_queue, 0, 100000),
       string_key("log.level", &Config::log, &LogConfig::level),
       string_key("log.format", &Config::log, &LogConfig::format),
+      // Social login (issue 5); the per-provider keys social.<id>.<field> are in
+      // provider_fields() below.
+      list_key("social.allowed_return_to", &Config::social, &SocialConfig::allowed_return_to),
+      string_key("social.ca_file", &Config::social, &SocialConfig::ca_file),
   };
   return table;
+}
+
+// social.<id>.<field>: one table per provider. Ids are lower-case letters, digits and '_'.
+struct ProviderField {
+  std::string_view name;
+  std::string SocialProviderConfig::*text = nullptr;
+  std::vector<std::string> SocialProviderConfig::*list = nullptr;
+  bool secret = false;
+};
+
+const std::vector<ProviderField>& provider_fields() {
+  using P = SocialProviderConfig;
+  static const std::vector<ProviderField> fields = {
+      {"kind", &P::kind, nullptr, false},
+      {"name", &P::name, nullptr, false},
+      {"client_id", &P::client_id, nullptr, false},
+      {"client_secret", &P::client_secret, nullptr, true},
+      {"issuer", &P::issuer, nullptr, false},
+      {"scopes", nullptr, &P::scopes, false},
+      {"authorize_url", &P::authorize_url, nullptr, false},
+      {"token_url", &P::token_url, nullptr, false},
+      {"userinfo_url", &P::userinfo_url, nullptr, false},
+  };
+  return fields;
+}
+
+bool valid_provider_id(std::string_view id) {
+  if (id.empty() || id.size() > 32) return false;
+  return std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+  });
+}
+
+const ProviderField* find_provider_field(std::string_view name) {
+  for (const auto& f : provider_fields()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+// "social.<id>.<field>" -> {id, field}, or nullopt when the key has another shape.
+std::optional<std::pair<std::string, const ProviderField*>> split_provider_key(
+    const std::string& key) {
+  if (key.rfind("social.", 0) != 0) return std::nullopt;
+  const auto rest = std::string_view(key).substr(7);
+  const auto dot = rest.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  const auto id = rest.substr(0, dot);
+  const ProviderField* field = find_provider_field(rest.substr(dot + 1));
+  if (!valid_provider_id(id) || field == nullptr) return std::nullopt;
+  return std::make_pair(std::string(id), field);
+}
+
+bool is_provider_key(const std::string& key) {
+  return split_provider_key(key).has_value();
+}
+
+// LATCHKEY_SOCIAL_<ID>_<FIELD> -> social.<id>.<field>; nullopt when it is not of that shape.
+std::optional<std::string> provider_key_of_env(const std::string& name) {
+  constexpr std::string_view kPrefix = "LATCHKEY_SOCIAL_";
+  if (name.rfind(kPrefix, 0) != 0) return std::nullopt;
+  std::string rest = name.substr(kPrefix.size());
+  std::transform(rest.begin(), rest.end(), rest.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  for (const auto& f : provider_fields()) {
+    const std::string suffix = "_" + std::string(f.name);
+    if (rest.size() > suffix.size() &&
+        rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      const std::string id = rest.substr(0, rest.size() - suffix.size());
+      if (valid_provider_id(id)) return "social." + id + "." + std::string(f.name);
+    }
+  }
+  return std::nullopt;
 }
 
 const Key* find_key(const std::string& name) {
@@ -283,10 +360,62 @@ std::string toml_to_string(const toml::value& v, const std::string& key) {
 }
 
 void apply(Config& c, const std::string& key, const std::string& value, const std::string& origin) {
+  if (auto provider = split_provider_key(key)) {
+    auto& p = c.social.providers[provider->first];
+    const ProviderField& f = *provider->second;
+    if (f.text != nullptr) p.*(f.text) = trim(value);
+    if (f.list != nullptr) p.*(f.list) = split_list(value);
+    return;
+  }
   const Key* k = find_key(key);
   if (!k) throw ConfigError("unknown config key '" + key + "' (from " + origin + ")");
   if (auto err = k->set(c, value)) {
     throw ConfigError("config key '" + key + "' (from " + origin + "): " + *err);
+  }
+}
+
+bool https_url(const std::string& url) {
+  return url.rfind("https://", 0) == 0 && url.size() > 8;
+}
+
+void validate_social(Config& c) {
+  for (const auto& prefix : c.social.allowed_return_to) {
+    if (prefix.rfind("https://", 0) != 0 && prefix.rfind("http://", 0) != 0) {
+      throw ConfigError("config key 'social.allowed_return_to': '" + prefix +
+                        "' is not an http:// or https:// URL");
+    }
+  }
+  if (!c.social.ca_file.empty() && !std::ifstream(c.social.ca_file).good()) {
+    throw ConfigError("config key 'social.ca_file': cannot read '" + c.social.ca_file + "'");
+  }
+  for (const auto& [id, p] : c.social.providers) {
+    const std::string key = "social." + id + ".";
+    if (p.kind != "google" && p.kind != "github" && p.kind != "kakao" && p.kind != "naver" &&
+        p.kind != "oidc") {
+      throw ConfigError("config key '" + key +
+                        "kind': expected google, github, kakao, naver or oidc");
+    }
+    if (p.client_id.empty()) throw ConfigError("config key '" + key + "client_id': required");
+    if (p.client_secret.empty()) {
+      throw ConfigError("config key '" + key + "client_secret': required");
+    }
+    if (p.kind == "oidc" && p.issuer.empty()) {
+      throw ConfigError("config key '" + key + "issuer': required for kind oidc");
+    }
+    if ((p.kind == "github" || p.kind == "naver") && !p.issuer.empty()) {
+      throw ConfigError("config key '" + key + "issuer': kind " + p.kind +
+                        " is not OpenID Connect");
+    }
+    // Provider traffic carries client secrets and codes: TLS only.
+    for (const auto& [field, url] :
+         {std::pair<const char*, const std::string*>{"issuer", &p.issuer},
+          {"authorize_url", &p.authorize_url},
+          {"token_url", &p.token_url},
+          {"userinfo_url", &p.userinfo_url}}) {
+      if (!url->empty() && !https_url(*url)) {
+        throw ConfigError("config key '" + key + field + "': must be an https:// URL");
+      }
+    }
   }
 }
 
@@ -366,6 +495,7 @@ void validate(Config& c) {
   if (c.log.format != "json" && c.log.format != "text") {
     throw ConfigError("config key 'log.format': expected json or text");
   }
+  validate_social(c);
 }
 
 }  // namespace
@@ -429,6 +559,17 @@ Config load(const Sources& sources) {
       }
       for (const auto& [name, value] : body.as_table()) {
         const std::string key = section + "." + name;
+        if (section == "social" && value.is_table()) {
+          // [social.<id>]: one table per provider.
+          for (const auto& [field, v] : value.as_table()) {
+            const std::string pkey = key + "." + field;
+            if (!is_provider_key(pkey)) {
+              throw ConfigError("unknown config key '" + pkey + "' (from " + *sources.file + ")");
+            }
+            apply(c, pkey, toml_to_string(v, pkey), *sources.file);
+          }
+          continue;
+        }
         if (!find_key(key)) {
           throw ConfigError("unknown config key '" + key + "' (from " + *sources.file + ")");
         }
@@ -444,6 +585,10 @@ Config load(const Sources& sources) {
     if (name.rfind("LATCHKEY_TEST_", 0) == 0) continue;  // reserved for the test suites
     auto it = by_env.find(name);
     if (it == by_env.end()) {
+      if (auto provider_key = provider_key_of_env(name)) {
+        apply(c, *provider_key, value, "environment " + name);
+        continue;
+      }
       throw ConfigError("unknown environment variable '" + name + "' (no such config key)");
     }
     apply(c, it->second, value, "environment " + name);
@@ -488,6 +633,24 @@ std::string render_effective(const Config& config) {
       out << "]\n";
     } else {
       out << toml::value(value) << "\n";
+    }
+  }
+  for (const auto& [id, p] : config.social.providers) {
+    out << "\n[social." << id << "]\n";
+    for (const auto& f : provider_fields()) {
+      out << f.name << " = ";
+      if (f.list != nullptr) {
+        out << "[";
+        bool first = true;
+        for (const auto& item : p.*(f.list)) {
+          out << (first ? "" : ", ") << toml::value(item);
+          first = false;
+        }
+        out << "]\n";
+      } else {
+        const std::string& value = p.*(f.text);
+        out << toml::value(f.secret && !value.empty() ? std::string("********") : value) << "\n";
+      }
     }
   }
   return out.str();

@@ -147,6 +147,25 @@ struct LogConfig {
   std::string format = "json";  // json|text
 };
 
+// Social ("SNS") login, issue 5. One table per provider: social.<id>.<field>.
+struct SocialProviderConfig {
+  std::string kind;  // google|github|kakao|naver|oidc
+  std::string name;  // display name; default from the kind ("Google") or the id
+  std::string client_id;
+  std::string client_secret;        // secret
+  std::string issuer;               // oidc (required) and google (override): discovery is fetched
+  std::vector<std::string> scopes;  // default per kind
+  std::string authorize_url;        // endpoint overrides (tests, regional hosts)
+  std::string token_url;
+  std::string userinfo_url;
+};
+
+struct SocialConfig {
+  std::vector<std::string> allowed_return_to;  // URL prefixes (origin + path prefix)
+  std::string ca_file;  // replaces the system CA store for provider calls (private CAs, tests)
+  std::map<std::string, SocialProviderConfig> providers;  // by id, e.g. "google"
+};
+
 struct Config {
   ServerConfig server;
   DatabaseConfig database;
@@ -162,6 +181,7 @@ struct Config {
   SecurityConfig security;
   PasswordConfig password;
   LogConfig log;
+  SocialConfig social;
 };
 
 // Raised for any configuration problem; the message names the key.

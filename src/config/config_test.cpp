@@ -122,3 +122,72 @@ TEST(Config, EveryKeyIsDocumented) {
 
 }  // namespace
 }  // namespace latchkey::config
+
+// Social login (issue 5): social.<id>.<field> tables.
+namespace latchkey::config {
+namespace {
+
+TEST(Config, SocialProvidersFromTomlEnvAndFlags) {
+  auto file = write_temp(
+      "[social]\nallowed_return_to = [\"https://app.example.com/\"]\n"
+      "[social.google]\nkind = \"google\"\nclient_id = \"g-id\"\nclient_secret = \"g-secret\"\n"
+      "[social.corp_sso]\nkind = \"oidc\"\nclient_id = \"c\"\nclient_secret = \"s\"\n"
+      "issuer = \"https://sso.example.com\"\nscopes = [\"openid\", \"email\"]\n");
+  Sources s;
+  s.file = file;
+  s.env = {{"LATCHKEY_SOCIAL_CORP_SSO_CLIENT_SECRET", "from-env"},
+           {"LATCHKEY_SOCIAL_GITHUB_KIND", "github"},
+           {"LATCHKEY_SOCIAL_GITHUB_CLIENT_ID", "gh"},
+           {"LATCHKEY_SOCIAL_GITHUB_CLIENT_SECRET", "ghs"}};
+  s.flags = {{"social.google.name", "Google (work)"}};
+  auto c = load(s);
+  ASSERT_EQ(c.social.providers.size(), 3u);
+  EXPECT_EQ(c.social.providers.at("google").client_id, "g-id");
+  EXPECT_EQ(c.social.providers.at("google").name, "Google (work)");
+  EXPECT_EQ(c.social.providers.at("corp_sso").client_secret, "from-env");
+  EXPECT_EQ(c.social.providers.at("corp_sso").scopes,
+            (std::vector<std::string>{"openid", "email"}));
+  EXPECT_EQ(c.social.providers.at("github").kind, "github");
+  EXPECT_EQ(c.social.allowed_return_to, std::vector<std::string>{"https://app.example.com/"});
+  const auto text = render_effective(c);
+  EXPECT_EQ(text.find("g-secret"), std::string::npos);
+  EXPECT_NE(text.find("[social.google]"), std::string::npos);
+  std::remove(file.c_str());
+}
+
+TEST(Config, SocialMistakesNameTheKey) {
+  auto fails = [](std::map<std::string, std::string> flags, const std::string& key) {
+    Sources s;
+    s.flags = std::move(flags);
+    try {
+      load(s);
+      ADD_FAILURE() << "expected ConfigError for " << key;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  fails(
+      {{"social.x.kind", "myspace"}, {"social.x.client_id", "a"}, {"social.x.client_secret", "b"}},
+      "social.x.kind");
+  fails({{"social.x.kind", "oidc"}, {"social.x.client_id", "a"}, {"social.x.client_secret", "b"}},
+        "social.x.issuer");
+  fails({{"social.x.kind", "github"}, {"social.x.client_secret", "b"}}, "social.x.client_id");
+  fails({{"social.x.kind", "oidc"},
+         {"social.x.client_id", "a"},
+         {"social.x.client_secret", "b"},
+         {"social.x.issuer", "http://sso.example.com"}},
+        "social.x.issuer");
+  fails({{"social.x.typo", "1"}}, "social.x.typo");
+  fails({{"social.allowed_return_to", "ftp://x/"}}, "social.allowed_return_to");
+  auto file = write_temp("[social.google]\nkind = \"google\"\nclient_idd = \"x\"\n");
+  Sources s;
+  s.file = file;
+  EXPECT_THROW(load(s), ConfigError);
+  std::remove(file.c_str());
+  Sources e;
+  e.env = {{"LATCHKEY_SOCIAL_GOOGLE_CLIENT_IDD", "x"}};
+  EXPECT_THROW(load(e), ConfigError);
+}
+
+}  // namespace
+}  // namespace latchkey::config

@@ -8,13 +8,19 @@
 namespace latchkey::courier {
 namespace {
 
+struct BodySink {
+  std::string* body;
+  std::size_t cap;
+};
+
 std::size_t collect_body(char* data, std::size_t size, std::size_t nmemb, void* userdata) {
-  auto* body = static_cast<std::string*>(userdata);
+  auto* sink = static_cast<BodySink*>(userdata);
+  std::string* body = sink->body;
   const std::size_t n = size * nmemb;
   // Past the cap the rest is read and dropped: returning less than n would abort the transfer
   // with CURLE_WRITE_ERROR and hide the status.
-  if (body->size() < kMaxResponseBody) {
-    body->append(data, std::min(n, kMaxResponseBody - body->size()));
+  if (body->size() < sink->cap) {
+    body->append(data, std::min(n, sink->cap - body->size()));
   }
   return n;
 }
@@ -120,7 +126,9 @@ bool is_loopback_host(std::string_view host) {
   return h == "127.0.0.1" || h == "localhost" || h == "[::1]" || h == "::1";
 }
 
-Result<HttpResponse> post_http(const HttpRequest& request, std::string_view who) {
+namespace {
+
+Result<HttpResponse> perform_http(const HttpRequest& request, std::string_view who, bool post) {
   const std::string prefix = std::string(who) + ": ";
   CurlEasy h(curl_easy_init());
   if (!h) return Error::internal(prefix + "curl_easy_init failed");
@@ -151,11 +159,18 @@ Result<HttpResponse> post_http(const HttpRequest& request, std::string_view who)
     set(CURLOPT_USERNAME, request.basic_user.c_str());
     set(CURLOPT_PASSWORD, request.basic_password.c_str());
   }
-  set(CURLOPT_POST, 1L);
-  set(CURLOPT_POSTFIELDS, request.body.data());
-  set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  if (post) {
+    set(CURLOPT_POST, 1L);
+    set(CURLOPT_POSTFIELDS, request.body.data());
+    set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  } else {
+    set(CURLOPT_HTTPGET, 1L);
+  }
+  if (!request.ca_file.empty()) set(CURLOPT_CAINFO, request.ca_file.c_str());
+  BodySink sink{&response.body,
+                request.max_response_body == 0 ? kMaxResponseBody : request.max_response_body};
   set(CURLOPT_WRITEFUNCTION, &collect_body);
-  set(CURLOPT_WRITEDATA, &response.body);
+  set(CURLOPT_WRITEDATA, &sink);
   if (set.code() != CURLE_OK) {
     return Error::internal(prefix +
                            "setting up the request: " + curl_error_detail(set.code(), errbuf));
@@ -175,6 +190,17 @@ Result<HttpResponse> post_http(const HttpRequest& request, std::string_view who)
   }
   curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &response.status);
   return response;
+}
+
+}  // namespace
+
+Result<HttpResponse> post_http(const HttpRequest& request, std::string_view who) {
+  return perform_http(request, who, /*post=*/true);
+}
+
+Result<HttpResponse> get_http(const HttpRequest& request, std::string_view who) {
+  if (!request.body.empty()) return Error::internal(std::string(who) + ": GET with a body");
+  return perform_http(request, who, /*post=*/false);
 }
 
 }  // namespace latchkey::courier

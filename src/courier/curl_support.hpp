@@ -110,11 +110,15 @@ struct HttpRequest {
   std::string basic_user;            // non-empty: HTTP Basic auth with basic_password
   std::string basic_password;
   std::chrono::milliseconds timeout{10'000};  // the whole exchange, connect included
+  // Social login (issue 5): a CA bundle that replaces the system store (private CAs, tests),
+  // and a larger cap for discovery documents and JWKS. 0 = kMaxResponseBody.
+  std::string ca_file{};
+  std::size_t max_response_body = 0;
 };
 
 struct HttpResponse {
   long status = 0;
-  std::string body;  // at most kMaxResponseBody bytes (the rest is read and dropped)
+  std::string body;  // at most kMaxResponseBody (or max_response_body) bytes; the rest is dropped
 };
 
 inline constexpr std::size_t kMaxResponseBody = 16 * 1024;
@@ -126,5 +130,8 @@ inline constexpr std::size_t kMaxResponseBody = 16 * 1024;
 // "<who>: " and holds curl's error, never the request's headers, body or credentials.
 // Thread-safe: each call uses its own easy handle. Call init_curl_once() first.
 Result<HttpResponse> post_http(const HttpRequest& request, std::string_view who);
+
+// As post_http, with GET (request.body must be empty).
+Result<HttpResponse> get_http(const HttpRequest& request, std::string_view who);
 
 }  // namespace latchkey::courier

@@ -126,31 +126,6 @@ constexpr std::string_view kLogSuffix = ".txt";
 // --- Helpers
 // --------------------------------------------------------------------------------------
 
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  const auto encode = [&](std::string_view s) {
-    for (unsigned char c : s) {
-      if (is_alnum(static_cast<char>(c)) || c == '-' || c == '.' || c == '_' || c == '~') {
-        out += static_cast<char>(c);
-      } else if (c == ' ') {
-        out += '+';
-      } else {
-        out += '%';
-        out += kHex[c >> 4];
-        out += kHex[c & 0x0F];
-      }
-    }
-  };
-  for (const auto& [name, value] : fields) {
-    if (!out.empty()) out += '&';
-    encode(name);
-    out += '=';
-    encode(value);
-  }
-  return out;
-}
-
 bool is_e164(std::string_view number) {
   if (number.size() < 3 || number.size() > 16 || number[0] != '+' || number[1] == '0') {
     return false;

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/encoding.hpp"
 #include "courier/message.hpp"
 
 namespace latchkey::courier {
@@ -173,7 +174,7 @@ class LogSmsChannel final : public SmsChannel {
 // application/x-www-form-urlencoded: name=value pairs joined by '&'; A-Z a-z 0-9 - . _ ~ stay,
 // space becomes '+', every other byte (UTF-8 included) becomes %XX (upper-case hex).
 //   form_encode({{"Body", "코드 1+1&"}}) == "Body=%EC%BD%94%EB%93%9C+1%2B1%26"
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+using latchkey::form_encode;  // common/encoding.hpp
 
 // "+" then 2 to 15 digits, the first not 0 (ITU-T E.164). Format only: whether the number
 // exists is the gateway's business.

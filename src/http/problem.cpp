@@ -54,6 +54,20 @@ HttpStatus status_of(ErrorCode code) noexcept {
       return HttpStatus::service_unavailable;
     case ErrorCode::kInternal:
       return HttpStatus::internal_server_error;
+    case ErrorCode::kInvalidReturnTo:
+    case ErrorCode::kSocialCancelled:
+    case ErrorCode::kSocialStateInvalid:
+      return HttpStatus::bad_request;
+    case ErrorCode::kSocialTokenInvalid:
+      return HttpStatus::unauthorized;
+    case ErrorCode::kSocialSignupClosed:
+      return HttpStatus::forbidden;
+    case ErrorCode::kLastLoginMethod:
+    case ErrorCode::kIdentityAlreadyLinked:
+    case ErrorCode::kSocialLinkRequired:
+      return HttpStatus::conflict;
+    case ErrorCode::kSocialProviderError:
+      return HttpStatus::bad_gateway;
   }
   return HttpStatus::internal_server_error;
 }

@@ -19,10 +19,11 @@ std::string_view Migration::script(Dialect d) const noexcept {
 
 std::span<const Migration> all_migrations() noexcept {
   // Add each new version here, in order.
-  static const std::array<Migration, 4> kAll = {
+  static const std::array<Migration, 5> kAll = {
       migrations::m0001_init(),
       migrations::m0002_courier_verifications(),
       migrations::m0003_phone_mfa(),
+      migrations::m0004_identities(),
       migrations::m0006_sessions_revoked_index(),
   };
   return kAll;

@@ -37,6 +37,7 @@ namespace migrations {
 const Migration& m0001_init() noexcept;
 const Migration& m0002_courier_verifications() noexcept;
 const Migration& m0003_phone_mfa() noexcept;
+const Migration& m0004_identities() noexcept;
 const Migration& m0006_sessions_revoked_index() noexcept;
 }  // namespace migrations
 

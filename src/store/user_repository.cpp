@@ -249,6 +249,7 @@ class SqlUserRepository final : public identity::UserRepository {
       sql << "DELETE FROM totp_factors WHERE user_id = :id", soci::use(key);
       sql << "DELETE FROM recovery_codes WHERE user_id = :id", soci::use(key);
       sql << "DELETE FROM user_roles WHERE user_id = :id", soci::use(key);
+      sql << "DELETE FROM identities WHERE user_id = :id", soci::use(key);
       soci::statement st = (sql.prepare << "DELETE FROM users WHERE id = :id", soci::use(key));
       if (execute_count(st) == 0) return not_found("user");
       tx.commit();

@@ -42,7 +42,7 @@ process.on('exit', () => {
 });
 
 /** Makes a self-signed certificate (EC P-256, 2 days) for localhost and 127.0.0.1 in `dir`. */
-async function makeCertificate(dir) {
+export async function makeCertificate(dir) {
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
   // `req -x509` marks the certificate CA:TRUE, so the same file serves as the client's CA file.
