@@ -70,6 +70,13 @@ std::string_view code_id(ErrorCode code) noexcept {
       return "unavailable";
     case ErrorCode::kInternal:
       return "internal";
+    // admin branch
+    case ErrorCode::kReauthenticationRequired:
+      return "reauthentication_required";
+    case ErrorCode::kLastAdmin:
+      return "last_admin";
+    case ErrorCode::kRoleInUse:
+      return "role_in_use";
   }
   return "internal";
 }

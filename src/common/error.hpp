@@ -43,6 +43,10 @@ enum class ErrorCode : std::uint8_t {
   kOverloaded,                // a bounded queue is full; retry_after says when
   kUnavailable,               // a dependency (database) is unreachable
   kInternal,                  // a bug or unexpected failure; details go to the log only
+  // admin branch
+  kReauthenticationRequired,  // a destructive admin action needs a recent sign-in (auth_time)
+  kLastAdmin,                 // the change would leave no active administrator
+  kRoleInUse,                 // the role is still assigned to users
 };
 
 // Stable string id, used as the problem+json `code` and in logs. Never change an existing id.

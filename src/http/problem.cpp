@@ -54,6 +54,12 @@ HttpStatus status_of(ErrorCode code) noexcept {
       return HttpStatus::service_unavailable;
     case ErrorCode::kInternal:
       return HttpStatus::internal_server_error;
+    // admin branch
+    case ErrorCode::kReauthenticationRequired:
+      return HttpStatus::unauthorized;
+    case ErrorCode::kLastAdmin:
+    case ErrorCode::kRoleInUse:
+      return HttpStatus::conflict;
   }
   return HttpStatus::internal_server_error;
 }

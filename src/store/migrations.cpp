@@ -19,10 +19,12 @@ std::string_view Migration::script(Dialect d) const noexcept {
 
 std::span<const Migration> all_migrations() noexcept {
   // Add each new version here, in order.
-  static const std::array<Migration, 3> kAll = {
+  static const std::array<Migration, 4> kAll = {
       migrations::m0001_init(),
       migrations::m0002_courier_verifications(),
       migrations::m0003_phone_mfa(),
+      // admin branch
+      migrations::m0005_admin_audit(),
   };
   return kAll;
 }

@@ -37,6 +37,8 @@ namespace migrations {
 const Migration& m0001_init() noexcept;
 const Migration& m0002_courier_verifications() noexcept;
 const Migration& m0003_phone_mfa() noexcept;
+// admin branch
+const Migration& m0005_admin_audit() noexcept;
 }  // namespace migrations
 
 }  // namespace latchkey::store
