@@ -233,6 +233,11 @@ const std::vector<Key>& keys() {
       int_key("password.hash_queue", &Config::password, &PasswordConfig::hash_queue, 0, 100000),
       string_key("log.level", &Config::log, &LogConfig::level),
       string_key("log.format", &Config::log, &LogConfig::format),
+      // admin branch
+      duration_key("admin.reauth_window", &Config::admin, &AdminConfig::reauth_window, 1, kDay),
+      duration_key("admin.invite_ttl", &Config::admin, &AdminConfig::invite_ttl, 3600, 30 * kDay),
+      duration_key("audit.retention", &Config::audit, &AuditConfig::retention, kDay,
+                   10 * 365 * kDay),
   };
   return table;
 }

@@ -139,6 +139,16 @@ struct LogConfig {
   std::string format = "json";  // json|text
 };
 
+// admin branch
+struct AdminConfig {
+  std::chrono::seconds reauth_window{900};  // destructive admin actions need auth_time within this
+  std::chrono::seconds invite_ttl{7 * 24 * 3600};  // invitation (set-password) links
+};
+
+struct AuditConfig {
+  std::chrono::seconds retention{365 * 24 * 3600};  // older audit events are deleted
+};
+
 struct Config {
   ServerConfig server;
   DatabaseConfig database;
@@ -153,6 +163,9 @@ struct Config {
   SecurityConfig security;
   PasswordConfig password;
   LogConfig log;
+  // admin branch
+  AdminConfig admin;
+  AuditConfig audit;
 };
 
 // Raised for any configuration problem; the message names the key.
