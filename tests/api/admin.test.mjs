@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { bcrypt, argon2id, argon2i } from 'hash-wasm';
+import { Authenticator } from './totp.mjs';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -359,6 +360,33 @@ test('audit: each event type exactly once per action, never a secret', async () 
   assert.ok(lines.some((l) => l.includes('"event":"admin.user.updated"')), lines.join('\n'));
   for (const secret of [password, newPassword, again.refresh_token]) {
     assert.ok(!lines.some((l) => l.includes(secret)), 'no secret in the audit log lines');
+  }
+});
+
+test('audit: MFA enrolment, admin MFA reset and a password-reset request, once each and secret-free', async () => {
+  const u = await target();
+  const token = u.tokens.access_token;
+  const start = await api.post('/api/me/mfa/totp', undefined, { token });
+  assertStatus(start, 200);
+  const auth = new Authenticator(start.body.secret);
+  const done = await api.post('/api/me/mfa/totp/confirm', { code: await auth.next() }, { token });
+  assertStatus(done, 200);
+  const admin = await adminToken();
+  const before = await api.get(`/api/admin/users/${u.id}`, { token: admin });
+  assert.deepEqual(before.body.factors, { totp: true, sms: false, recovery_codes_left: 10 });
+  assert.equal(before.body.sessions_count, 1);
+  assertStatus(await api.post(`/api/admin/users/${u.id}/mfa/reset`, undefined, { token: admin }), 204);
+  const afterReset = await api.get(`/api/admin/users/${u.id}`, { token: admin });
+  assert.deepEqual(afterReset.body.factors, { totp: false, sms: false, recovery_codes_left: 0 });
+  assertStatus(await api.post('/api/auth/password/forgot', { email: u.email }), 202);
+
+  for (const type of ['mfa.totp_enabled', 'admin.user.mfa_reset', 'password.reset_requested']) {
+    const events = await auditOf(type, u.id);
+    assert.equal(events.length, 1, `${type}: ${JSON.stringify(events)}`);
+  }
+  const text = JSON.stringify((await api.get(`/api/admin/audit?user=${u.id}&limit=200`, { token: admin })).body);
+  for (const secret of [start.body.secret, ...done.body.recovery_codes, u.password]) {
+    assert.ok(!text.includes(secret), 'no TOTP secret, recovery code or password in the audit log');
   }
 });
 
