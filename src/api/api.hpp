@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "flows/admin/admin_flow.hpp"
 #include "flows/login/login_flow.hpp"
 #include "flows/mfa/mfa_flow.hpp"
 #include "flows/phone/phone_flow.hpp"
@@ -62,6 +63,12 @@ struct WellKnownDeps {
 void add_auth_routes(http::Router& router, AuthApiDeps deps);
 void add_me_routes(http::Router& router, MeApiDeps deps);
 void add_well_known_routes(http::Router& router, WellKnownDeps deps);
+
+// /api/admin/*, each route checked against its permission (admin_api.cpp).
+struct AdminApiDeps {
+  flows::AdminFlow& admin;
+};
+void add_admin_routes(http::Router& router, AdminApiDeps deps);
 
 // The Authenticator for Auth::kBearer routes: reads `Authorization: Bearer`.
 http::Authenticator bearer_authenticator(AccessVerifier verify);

@@ -196,7 +196,9 @@ Response logout(const Context& ctx, AuthApiDeps& deps) {
   }
   // Logging out an unknown or already-ended session succeeds: logout is idempotent.
   if (session_id) {
-    if (auto st = deps.sessions.end(*session_id, "logout"); !st) return problem(ctx, st.error());
+    if (auto st = deps.sessions.logout(*session_id, client_of(ctx)); !st) {
+      return problem(ctx, st.error());
+    }
   }
   auto res = no_content(ctx);
   if (had_cookie) clear_cookies(res, deps.cookies);
@@ -204,7 +206,7 @@ Response logout(const Context& ctx, AuthApiDeps& deps) {
 }
 
 Response logout_all(const Context& ctx, AuthApiDeps& deps) {
-  auto ended = deps.sessions.end_all(ctx.principal->user_id, "logout_all");
+  auto ended = deps.sessions.logout_all(ctx.principal->user_id, client_of(ctx));
   if (!ended) return problem(ctx, ended.error());
   auto res = no_content(ctx);
   clear_cookies(res, deps.cookies);

@@ -40,4 +40,18 @@ nlohmann::json user_json(const identity::User& u) {
           {"updated_at", iso8601(u.updated_at)}};
 }
 
+nlohmann::json admin_user_json(const identity::User& u) {
+  return {{"id", u.id},
+          {"email", u.email},
+          {"name", u.name},
+          {"status", identity::to_string(u.state)},
+          {"email_verified", u.email_verified},
+          {"phone", u.phone},
+          {"phone_verified", u.phone_verified},
+          {"roles", u.roles},
+          {"has_password", !u.password_hash.empty()},
+          {"created_at", iso8601(u.created_at)},
+          {"updated_at", iso8601(u.updated_at)}};
+}
+
 }  // namespace latchkey::api

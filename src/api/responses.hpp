@@ -20,6 +20,9 @@ inline http::Response problem(const http::Context& ctx, const Error& error) {
 std::string iso8601(TimePoint t);
 nlohmann::json user_json(const identity::User& user);
 
+// A user as the admin API and `latchkey user ... --json` show it (no hash).
+nlohmann::json admin_user_json(const identity::User& user);
+
 // The caller's IP and user agent, as sessions and audit events record them.
 inline sessions::ClientInfo client_of(const http::Context& ctx) {
   return {ctx.client_ip, std::string(ctx.request[http::Field::user_agent])};

@@ -24,6 +24,7 @@
 #include "http/worker_pool.hpp"
 #include "kv/redis_key_value.hpp"
 #include "methods/sms_code/sms_codes.hpp"
+#include "store/admin_repositories.hpp"
 #include "store/factor_repository.hpp"
 #include "store/outbox_repository.hpp"
 #include "store/repositories.hpp"
@@ -212,6 +213,20 @@ void Core::open_database(bool migrate) {
   session_repo = store::make_session_repository(*database);
   unit_of_work = store::make_unit_of_work(*database);
   key_repo = store::make_key_repository(*database);
+  role_repo = store::make_role_repository(*database);
+  audit_repo = store::make_audit_repository(*database);
+  audit.attach(audit_repo.get());
+}
+
+Status AdminMail::send_password_link(const identity::User& user, std::chrono::seconds ttl) {
+  return recovery_.send_link(user, ttl);
+}
+
+void AdminMail::notify_mfa_reset(const identity::User& user) {
+  auto queued = mailer_.queue(courier::kSecurityNotice, user.locale, user.email, user.name,
+                              {{"change", std::string(courier::security_change::kTotpDisabled)},
+                               {"time", flows::format_utc_minute(clock_.now())}});
+  (void)queued;  // best effort, as the MFA flow's own notices: the audit has the action
 }
 
 tokens::KeyRing& Core::key_ring() {
@@ -226,6 +241,72 @@ tokens::KeyRing& Core::key_ring() {
     }
   }
   return *key_ring_;
+}
+
+namespace {
+
+// The CLI starts no sessions: a minter that is never used refuses honestly.
+class NoMinter final : public sessions::AccessTokenMinter {
+ public:
+  Result<sessions::MintedToken> mint(const sessions::AccessGrant&) override {
+    return Error::internal("the command line does not issue tokens");
+  }
+};
+
+}  // namespace
+
+struct AdminCli::Parts {
+  explicit Parts(Core& core)
+      : master(load_master_key(core.config.keys)),
+        revocations(*core.kv, core.config.tokens.access_ttl + core.config.tokens.leeway,
+                    core.clock),
+        sessions(*core.session_repo, *core.users, *core.unit_of_work, minter, revocations,
+                 core.audit, core.clock, core.random,
+                 {core.config.tokens.refresh_ttl, core.config.tokens.session_ttl,
+                  core.config.tokens.refresh_grace}),
+        templates(courier::TemplateSet::load(
+            core.config.mail.templates_dir,
+            {core.config.mail.product_name, core.config.mail.support_email,
+             core.config.server.public_url},
+            core.config.mail.default_locale)),
+        outbox(store::make_outbox_repository(*core.database)),
+        verification_repo(store::make_verification_repository(*core.database)),
+        factor_repo(store::make_factor_repository(*core.database)),
+        mailer(templates, *outbox, core.clock, core.random),
+        secrets(core.clock, core.random, derive_key(master, "latchkey/verification-code-key/v1")),
+        quota(*core.kv,
+              {core.config.verification.resend_cooldown, core.config.verification.daily_cap,
+               core.config.verification.ip_hourly_cap, "mail"}),
+        recovery(*core.users, *verification_repo, secrets, mailer, quota, core.verifier,
+                 core.policy, sessions, *core.unit_of_work, core.audit, core.clock,
+                 {core.config.server.public_url, core.config.verification.reset_ttl}),
+        mail(recovery, mailer, core.clock),
+        admin(*core.users, *core.role_repo, *factor_repo, *core.audit_repo, sessions, core.verifier,
+              core.hasher, core.policy, mail, *core.unit_of_work, core.audit, core.clock,
+              core.random,
+              {core.config.admin.reauth_window, core.config.admin.invite_ttl,
+               core.config.verification.reset_ttl, core.config.phone.default_region}) {}
+
+  Bytes master;
+  NoMinter minter;
+  sessions::RevocationList revocations;
+  sessions::SessionService sessions;
+  courier::TemplateSet templates;
+  std::unique_ptr<courier::OutboxRepository> outbox;
+  std::unique_ptr<flows::VerificationRepository> verification_repo;
+  std::unique_ptr<methods::FactorRepository> factor_repo;
+  courier::Mailer mailer;
+  flows::VerificationSecrets secrets;
+  flows::SendQuota quota;
+  flows::RecoveryFlow recovery;
+  AdminMail mail;
+  flows::AdminFlow admin;
+};
+
+AdminCli::AdminCli(Core& core) : parts_(std::make_unique<Parts>(core)) {}
+AdminCli::~AdminCli() = default;
+flows::AdminFlow& AdminCli::admin() {
+  return parts_->admin;
 }
 
 int serve(const config::Config& config) {
@@ -385,6 +466,13 @@ int serve(const config::Config& config) {
                                   return mailer.negotiate(accept_language);
                                 }});
   api::add_me_routes(router, {settings, session_service, email_flow, mfa, phone});
+  AdminMail admin_mail(recovery, mailer, core.clock);
+  flows::AdminFlow admin(*core.users, *core.role_repo, *factor_repo, *core.audit_repo,
+                         session_service, core.verifier, core.hasher, core.policy, admin_mail,
+                         *core.unit_of_work, core.audit, core.clock, core.random,
+                         {config.admin.reauth_window, config.admin.invite_ttl, vc.reset_ttl,
+                          config.phone.default_region});
+  api::add_admin_routes(router, {admin});
   api::add_well_known_routes(
       router, {[&ring] { return ring.snapshot()->jwks_json; }, t.issuer, config.server.public_url,
                [&core]() -> Status {
@@ -465,6 +553,7 @@ int serve(const config::Config& config) {
       (void)core.session_repo->purge_expired(core.clock.now() - std::chrono::hours(24));
       (void)verification_repo->purge_expired(core.clock.now() - std::chrono::hours(24));
       (void)outbox->purge_sent(core.clock.now() - mc.keep_sent);
+      (void)admin.purge_audit(config.audit.retention);
     }
   });
   dispatcher.start();

@@ -6,13 +6,17 @@
 #include <memory>
 
 #include "audit/audit.hpp"
+#include "audit/audit_log.hpp"
 #include "common/clock.hpp"
 #include "common/random.hpp"
 #include "config/config.hpp"
+#include "flows/admin/admin_flow.hpp"
 #include "flows/login/login_flow.hpp"
 #include "flows/login/throttle.hpp"
+#include "flows/recovery/recovery_flow.hpp"
 #include "flows/settings/settings_flow.hpp"
 #include "flows/signup/signup_flow.hpp"
+#include "identity/roles.hpp"
 #include "identity/user_repository.hpp"
 #include "kv/memory_key_value.hpp"
 #include "methods/password/hash_limiter.hpp"
@@ -42,11 +46,15 @@ struct Core {
   std::unique_ptr<tokens::KeyRepository> key_repo;
   std::unique_ptr<kv::KeyValue> kv;         // kv.url: in-process or Redis
   kv::MemoryKeyValue* memory_kv = nullptr;  // set when kv is in-process (swept by housekeeping)
-  audit::LogAuditSink audit;
+  audit::LogAuditSink log_audit;
+  // Every event goes to the log and, once the database is open, to the audit_events table.
+  audit::StoreAuditSink audit{log_audit, clock, random};
   methods::password::PasswordHasher hasher;
   methods::password::PasswordPolicy policy;
   methods::password::HashLimiter limiter;
   flows::PasswordVerifier verifier;
+  std::unique_ptr<identity::RoleRepository> role_repo;
+  std::unique_ptr<audit::AuditRepository> audit_repo;
 
   // Opens the database and applies pending migrations (start-up failures throw).
   void open_database(bool migrate);
@@ -59,6 +67,35 @@ struct Core {
 
 // The 32-byte master key from keys.master_key or keys.master_key_file. Throws ConfigError.
 Bytes load_master_key(const config::KeysConfig& keys);
+
+// The AccountMail of the admin flow, over the recovery flow and the mailer.
+class AdminMail final : public flows::AccountMail {
+ public:
+  AdminMail(flows::RecoveryFlow& recovery, courier::Mailer& mailer, const Clock& clock)
+      : recovery_(recovery), mailer_(mailer), clock_(clock) {}
+  Status send_password_link(const identity::User& user, std::chrono::seconds ttl) override;
+  void notify_mfa_reset(const identity::User& user) override;
+
+ private:
+  flows::RecoveryFlow& recovery_;
+  courier::Mailer& mailer_;
+  const Clock& clock_;
+};
+
+// The admin flow for CLI commands, built from Core without the HTTP server. Mail
+// (MFA-reset notices) is queued in the outbox for a running server to deliver. Sessions ended
+// here are revoked in the database; a server using the in-process KV store keeps accepting
+// their access tokens until they expire (tokens.access_ttl).
+class AdminCli {
+ public:
+  explicit AdminCli(Core& core);
+  ~AdminCli();
+  flows::AdminFlow& admin();
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
 
 // Runs the server until SIGTERM/SIGINT. Returns the process exit code.
 int serve(const config::Config& config);

@@ -88,6 +88,13 @@ std::string_view code_id(ErrorCode code) noexcept {
       return "social_link_required";
     case ErrorCode::kSocialSignupClosed:
       return "social_signup_closed";
+    // Administration (issue 7).
+    case ErrorCode::kReauthenticationRequired:
+      return "reauthentication_required";
+    case ErrorCode::kLastAdmin:
+      return "last_admin";
+    case ErrorCode::kRoleInUse:
+      return "role_in_use";
   }
   return "internal";
 }

@@ -53,6 +53,10 @@ enum class ErrorCode : std::uint8_t {
   kSocialTokenInvalid,     // the provider's id_token failed validation
   kSocialLinkRequired,     // an account with the address exists: log in and link from settings
   kSocialSignupClosed,     // no account for the identity and sign-up is closed
+  // Administration (issue 7).
+  kReauthenticationRequired,  // a destructive admin action needs a recent sign-in (auth_time)
+  kLastAdmin,                 // the change would leave no active administrator
+  kRoleInUse,                 // the role is still assigned to users
 };
 
 // Stable string id, used as the problem+json `code` and in logs. Never change an existing id.

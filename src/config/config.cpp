@@ -240,6 +240,11 @@ const std::vector<Key>& keys() {
       // provider_fields() below.
       list_key("social.allowed_return_to", &Config::social, &SocialConfig::allowed_return_to),
       string_key("social.ca_file", &Config::social, &SocialConfig::ca_file),
+      // Administration and audit (issue 7).
+      duration_key("admin.reauth_window", &Config::admin, &AdminConfig::reauth_window, 1, kDay),
+      duration_key("admin.invite_ttl", &Config::admin, &AdminConfig::invite_ttl, 3600, 30 * kDay),
+      duration_key("audit.retention", &Config::audit, &AuditConfig::retention, kDay,
+                   10 * 365 * kDay),
   };
   return table;
 }

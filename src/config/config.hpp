@@ -166,6 +166,16 @@ struct SocialConfig {
   std::map<std::string, SocialProviderConfig> providers;  // by id, e.g. "google"
 };
 
+// Administration and audit, issue 7.
+struct AdminConfig {
+  std::chrono::seconds reauth_window{900};  // destructive admin actions need auth_time within this
+  std::chrono::seconds invite_ttl{7 * 24 * 3600};  // invitation (set-password) links
+};
+
+struct AuditConfig {
+  std::chrono::seconds retention{365 * 24 * 3600};  // older audit events are deleted
+};
+
 struct Config {
   ServerConfig server;
   DatabaseConfig database;
@@ -182,6 +192,8 @@ struct Config {
   PasswordConfig password;
   LogConfig log;
   SocialConfig social;
+  AdminConfig admin;
+  AuditConfig audit;
 };
 
 // Raised for any configuration problem; the message names the key.

@@ -82,6 +82,53 @@ std::string JsonBody::string(const std::string& name, StringRule rule) {
   return optional_string(name, rule).value_or("");
 }
 
+std::optional<bool> JsonBody::optional_bool(const std::string& name) {
+  read_.insert(name);
+  auto it = json_.find(name);
+  if (it == json_.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) {
+    if (!error_)
+      error_ = Error::on_field(ErrorCode::kInvalidField, name, name + " must be true or false");
+    return std::nullopt;
+  }
+  return it->get<bool>();
+}
+
+std::optional<std::vector<std::string>> JsonBody::optional_strings(const std::string& name,
+                                                                   StringRule rule,
+                                                                   std::size_t max_items) {
+  read_.insert(name);
+  auto it = json_.find(name);
+  if (it == json_.end() || it->is_null()) return std::nullopt;
+  if (!it->is_array() || it->size() > max_items) {
+    if (!error_) {
+      error_ = Error::on_field(
+          ErrorCode::kInvalidField, name,
+          name + " must be an array of at most " + std::to_string(max_items) + " strings");
+    }
+    return std::nullopt;
+  }
+  // Each element goes through the string rules of optional_string().
+  std::vector<std::string> out;
+  for (const auto& item : *it) {
+    JsonBody one(nlohmann::json{{name, item}});
+    rule.required = true;
+    auto value = one.optional_string(name, rule);
+    if (!value) {
+      if (!error_) error_ = one.error_;
+      return std::nullopt;
+    }
+    out.push_back(std::move(*value));
+  }
+  return out;
+}
+
+const nlohmann::json* JsonBody::raw(const std::string& name) {
+  read_.insert(name);
+  auto it = json_.find(name);
+  return it == json_.end() ? nullptr : &*it;
+}
+
 latchkey::Status JsonBody::finish() const {
   if (error_) return *error_;
   for (const auto& [key, value] : json_.items()) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "http/types.hpp"
@@ -37,6 +38,14 @@ class JsonBody {
   // Fails when a member was not read by the handler, or any read failed.
   latchkey::Status finish() const;
   bool has(const std::string& name) const { return json_.contains(name); }
+
+  // An optional boolean member (absent or null: nullopt).
+  std::optional<bool> optional_bool(const std::string& name);
+  // An optional array of strings, each checked like string() (rule.required is ignored).
+  std::optional<std::vector<std::string>> optional_strings(const std::string& name, StringRule rule,
+                                                           std::size_t max_items);
+  // A member as raw JSON for the handler to decode itself (nullptr when absent).
+  const nlohmann::json* raw(const std::string& name);
 
  private:
   explicit JsonBody(nlohmann::json j) : json_(std::move(j)) {}

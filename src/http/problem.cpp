@@ -68,6 +68,12 @@ HttpStatus status_of(ErrorCode code) noexcept {
       return HttpStatus::conflict;
     case ErrorCode::kSocialProviderError:
       return HttpStatus::bad_gateway;
+    // Administration (issue 7).
+    case ErrorCode::kReauthenticationRequired:
+      return HttpStatus::unauthorized;
+    case ErrorCode::kLastAdmin:
+    case ErrorCode::kRoleInUse:
+      return HttpStatus::conflict;
   }
   return HttpStatus::internal_server_error;
 }

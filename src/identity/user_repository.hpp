@@ -2,14 +2,32 @@
 // Persistence port for users. Implemented in store/ (SOCI) and by in-memory fakes in tests.
 // Every method is safe to call from several threads at once.
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
 #include "identity/user.hpp"
 
 namespace latchkey::identity {
+
+// Admin listing: filters, sort and a keyset position.
+enum class UserSort { kCreatedAt, kEmail, kName };
+
+struct UserSearch {
+  std::string prefix;  // case-insensitive prefix of e-mail, name or phone; "" = any
+  std::optional<AccountState> state;
+  std::string role;  // "" = any
+  std::optional<bool> email_verified;
+  UserSort sort = UserSort::kCreatedAt;
+  bool descending = false;
+  int limit = 50;
+  // Keyset position: rows strictly after (key, id) in the chosen order come next. `key` is the
+  // sort column's value (created_at as unix milliseconds in decimal).
+  std::optional<std::pair<std::string, std::string>> after;
+};
 
 class UserRepository {
  public:
@@ -43,6 +61,14 @@ class UserRepository {
   virtual Status remove(const std::string& id) = 0;
   // Users ordered by id (creation order), at most `limit`, starting after `after_id` if given.
   virtual Result<std::vector<User>> list(int limit, const std::optional<std::string>& after_id) = 0;
+
+  // At most `search.limit` users matching the filters, in the chosen order with ties broken by
+  // id (the same direction), so pages do not overlap or skip.
+  virtual Result<std::vector<User>> search(const UserSearch& search) = 0;
+  // Users holding `role` (only active accounts when `active_only`).
+  virtual Result<std::int64_t> count_with_role(const std::string& role, bool active_only) = 0;
+  // Sets the e-mail verified flag only (the account state is left as it is).
+  virtual Status set_email_verified(const std::string& id, bool verified, TimePoint at) = 0;
 };
 
 }  // namespace latchkey::identity

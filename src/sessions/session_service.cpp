@@ -200,6 +200,38 @@ Result<std::size_t> SessionService::end_all(const std::string& user_id, const st
   return ids->size();
 }
 
+Status SessionService::logout(const std::string& session_id, const ClientInfo& client) {
+  auto s = sessions_.find(session_id);
+  if (!s) return s.error();
+  auto revoked = sessions_.revoke(session_id, clock_.now(), "logout");
+  if (!revoked) return revoked.error();
+  revocations_.revoke(session_id);
+  if (*revoked && *s) {
+    audit_.record({.type = "logout",
+                   .outcome = "success",
+                   .actor_id = (*s)->user_id,
+                   .subject_id = (*s)->user_id,
+                   .ip = client.ip,
+                   .user_agent = client.user_agent,
+                   .details = {{"session_id", session_id}}});
+  }
+  return {};
+}
+
+Result<std::size_t> SessionService::logout_all(const std::string& user_id,
+                                               const ClientInfo& client) {
+  auto ended = end_all(user_id, "logout_all");
+  if (!ended) return ended;
+  audit_.record({.type = "logout.all",
+                 .outcome = "success",
+                 .actor_id = user_id,
+                 .subject_id = user_id,
+                 .ip = client.ip,
+                 .user_agent = client.user_agent,
+                 .details = {{"sessions", *ended}}});
+  return ended;
+}
+
 Result<std::vector<Session>> SessionService::list(const std::string& user_id) {
   return sessions_.list_active(user_id, clock_.now());
 }

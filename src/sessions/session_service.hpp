@@ -59,6 +59,10 @@ class SessionService {
   Result<std::size_t> end_all(const std::string& user_id, const std::string& reason,
                               const std::optional<std::string>& except = std::nullopt);
   Result<std::vector<Session>> list(const std::string& user_id);
+  // end() / end_all() for the user's own logout, audited ("logout" once per
+  // session that was still active; "logout.all" once per call).
+  Status logout(const std::string& session_id, const ClientInfo& client);
+  Result<std::size_t> logout_all(const std::string& user_id, const ClientInfo& client);
   // Ends one of the user's own sessions; another user's session id is kNotFound.
   Status end_own(const std::string& user_id, const std::string& session_id);
 

@@ -19,12 +19,10 @@ std::string_view Migration::script(Dialect d) const noexcept {
 
 std::span<const Migration> all_migrations() noexcept {
   // Add each new version here, in order.
-  static const std::array<Migration, 5> kAll = {
-      migrations::m0001_init(),
-      migrations::m0002_courier_verifications(),
-      migrations::m0003_phone_mfa(),
-      migrations::m0004_identities(),
-      migrations::m0006_sessions_revoked_index(),
+  static const std::array<Migration, 6> kAll = {
+      migrations::m0001_init(),        migrations::m0002_courier_verifications(),
+      migrations::m0003_phone_mfa(),   migrations::m0004_identities(),
+      migrations::m0005_admin_audit(), migrations::m0006_sessions_revoked_index(),
   };
   return kAll;
 }

@@ -38,6 +38,7 @@ const Migration& m0001_init() noexcept;
 const Migration& m0002_courier_verifications() noexcept;
 const Migration& m0003_phone_mfa() noexcept;
 const Migration& m0004_identities() noexcept;
+const Migration& m0005_admin_audit() noexcept;
 const Migration& m0006_sessions_revoked_index() noexcept;
 }  // namespace migrations
 

@@ -38,8 +38,9 @@ inline std::string backend_name(const ::testing::TestParamInfo<std::string>& inf
 inline void drop_all_tables(Database& db) {
   soci::session sql(db.pool());
   for (const char* table :
-       {"identities", "totp_factors", "recovery_codes", "outbox", "verifications", "refresh_tokens",
-        "sessions", "user_roles", "users", "signing_keys", "schema_migrations"}) {
+       {"audit_events", "role_permissions", "roles", "identities", "totp_factors", "recovery_codes",
+        "outbox", "verifications", "refresh_tokens", "sessions", "user_roles", "users",
+        "signing_keys", "schema_migrations"}) {
     sql << std::string("DROP TABLE IF EXISTS ") + table;
   }
 }

@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include <algorithm>
+#include <deque>
 
 #include "store/repositories.hpp"
 #include "store/sql_support.hpp"
@@ -282,6 +283,126 @@ class SqlUserRepository final : public identity::UserRepository {
       UserRows::finish(users);
       return users;
     });
+  }
+
+  Result<std::vector<User>> search(const identity::UserSearch& q) override {
+    using R = Result<std::vector<User>>;
+    if (q.limit <= 0) return std::vector<User>{};
+    return with_session<R>(db_, "users.search", [&](soci::session& sql) -> R {
+      // Every bound value lives in `texts`/`numbers` (stable addresses) in placeholder order.
+      std::deque<std::string> texts;
+      std::deque<long long> numbers;
+      std::vector<std::pair<bool, std::size_t>> order;  // (is_text, index)
+      auto text = [&](std::string v) {
+        texts.push_back(std::move(v));
+        order.emplace_back(true, texts.size() - 1);
+        return ":p" + std::to_string(order.size());
+      };
+      auto number = [&](long long v) {
+        numbers.push_back(v);
+        order.emplace_back(false, numbers.size() - 1);
+        return ":p" + std::to_string(order.size());
+      };
+      std::string where = "1 = 1";
+      if (!q.prefix.empty()) {
+        std::string lowered;
+        for (char c : q.prefix) {
+          const char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+          if (l == '!' || l == '%' || l == '_') lowered += '!';
+          lowered += l;
+        }
+        lowered += '%';
+        const std::string p1 = text(lowered), p2 = text(lowered), p3 = text(lowered);
+        where += " AND (LOWER(u.email) LIKE " + p1 + " ESCAPE '!' OR LOWER(u.name) LIKE " + p2 +
+                 " ESCAPE '!' OR u.phone LIKE " + p3 + " ESCAPE '!')";
+      }
+      if (q.state) where += " AND u.state = " + text(std::string(identity::to_string(*q.state)));
+      if (q.email_verified) where += " AND u.email_verified = " + number(*q.email_verified ? 1 : 0);
+      if (!q.role.empty()) {
+        where += " AND EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = " +
+                 text(q.role) + ")";
+      }
+      const std::string column = q.sort == identity::UserSort::kEmail  ? "email"
+                                 : q.sort == identity::UserSort::kName ? "name"
+                                                                       : "created_at";
+      const std::string cmp = q.descending ? "<" : ">";
+      const std::string dir = q.descending ? " DESC" : "";
+      if (q.after) {
+        std::string key_param;
+        if (q.sort == identity::UserSort::kCreatedAt) {
+          long long key = 0;
+          try {
+            key = std::stoll(q.after->first);
+          } catch (const std::exception&) {
+            return Error::on_field(ErrorCode::kInvalidField, "cursor", "malformed cursor");
+          }
+          key_param = number(key);
+          const std::string again = number(key);
+          const std::string id = text(q.after->second);
+          where += " AND (u.created_at " + cmp + " " + key_param + " OR (u.created_at = " + again +
+                   " AND u.id " + cmp + " " + id + "))";
+        } else {
+          key_param = text(q.after->first);
+          const std::string again = text(q.after->first);
+          const std::string id = text(q.after->second);
+          where += " AND (u." + column + " " + cmp + " " + key_param + " OR (u." + column + " = " +
+                   again + " AND u.id " + cmp + " " + id + "))";
+        }
+      }
+      const std::string lim = number(q.limit);
+      const std::string order_by = " ORDER BY u." + column + dir + ", u.id" + dir;
+      std::vector<User> users;
+      UserRows rows;
+      soci::statement st(sql);
+      st.alloc();
+      rows.bind(st);
+      for (const auto& [is_text, i] : order) {
+        if (is_text) {
+          st.exchange(soci::use(texts[i]));
+        } else {
+          st.exchange(soci::use(numbers[i]));
+        }
+      }
+      st.prepare("SELECT " + std::string(kUserColumns) + " FROM (SELECT * FROM users u WHERE " +
+                 where + order_by + " LIMIT " + lim +
+                 ") u LEFT JOIN user_roles r ON r.user_id = u.id" + order_by);
+      st.define_and_bind();
+      st.execute();
+      while (st.fetch()) {
+        if (!rows.add_row(users)) return Error::internal("users.search: unknown account state");
+      }
+      UserRows::finish(users);
+      return users;
+    });
+  }
+
+  Result<std::int64_t> count_with_role(const std::string& role, bool active_only) override {
+    using R = Result<std::int64_t>;
+    return with_session<R>(db_, "users.count_with_role", [&](soci::session& sql) -> R {
+      std::string r = role;
+      long long n = 0;
+      sql << std::string(
+                 "SELECT COUNT(*) FROM user_roles x JOIN users u ON u.id = x.user_id "
+                 "WHERE x.role = :r") +
+                 (active_only ? " AND u.state = 'active'" : ""),
+          soci::use(r), soci::into(n);
+      return static_cast<std::int64_t>(n);
+    });
+  }
+
+  Status set_email_verified(const std::string& id, bool verified, TimePoint at) override {
+    return with_write_session<Status>(
+        db_, "users.set_email_verified", [&](soci::session& sql) -> Status {
+          int flag = verified ? 1 : 0;
+          long long updated = to_db(at);
+          std::string key = id;
+          soci::statement st =
+              (sql.prepare
+                   << "UPDATE users SET email_verified = :v, updated_at = :at WHERE id = :id",
+               soci::use(flag), soci::use(updated), soci::use(key));
+          if (execute_count(st) == 0) return not_found("user");
+          return {};
+        });
   }
 
  private:

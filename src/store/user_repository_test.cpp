@@ -308,6 +308,111 @@ TEST_P(UserRepositoryContract, RemoveDeletesRolesSessionsAndRefreshTokens) {
   EXPECT_TRUE(repo_->create(make_user("gone@example.com")));
 }
 
+// --- search and role counts ---
+
+std::vector<std::string> emails_of(const std::vector<User>& users) {
+  std::vector<std::string> out;
+  for (const auto& u : users) out.push_back(u.email);
+  return out;
+}
+
+TEST_P(UserRepositoryContract, SearchFiltersByPrefixStateRoleAndVerified) {
+  User a = make_user("alice@example.com", {"admin", "user"});
+  a.name = "Alice Kim";
+  a.state = AccountState::kActive;
+  a.email_verified = true;
+  a.phone = "+821012345678";
+  User b = make_user("bob@example.com");
+  b.name = "bob_lee";
+  User c = make_user("carol@example.org");
+  c.name = "Carol";
+  c.state = AccountState::kDisabled;
+  c.email_verified = true;
+  for (const auto& u : {a, b, c}) ASSERT_TRUE(repo_->create(u));
+
+  identity::UserSearch q;
+  auto all = repo_->search(q);
+  ASSERT_TRUE(all) << all.error().log_detail;
+  EXPECT_EQ(emails_of(*all), (std::vector<std::string>{"alice@example.com", "bob@example.com",
+                                                       "carol@example.org"}));
+  ASSERT_EQ(all->front().roles, (std::vector<std::string>{"admin", "user"}));
+
+  q.prefix = "ALI";  // case-insensitive, e-mail or name
+  EXPECT_EQ(emails_of(*repo_->search(q)), (std::vector<std::string>{"alice@example.com"}));
+  q.prefix = "carol";
+  EXPECT_EQ(emails_of(*repo_->search(q)), (std::vector<std::string>{"carol@example.org"}));
+  q.prefix = "+8210";  // phone
+  EXPECT_EQ(emails_of(*repo_->search(q)), (std::vector<std::string>{"alice@example.com"}));
+  q.prefix = "bob_";  // '_' is literal, not a wildcard
+  EXPECT_EQ(emails_of(*repo_->search(q)), (std::vector<std::string>{"bob@example.com"}));
+  q.prefix = "b%";
+  EXPECT_TRUE(repo_->search(q)->empty());
+  q.prefix = "";
+
+  q.state = AccountState::kDisabled;
+  EXPECT_EQ(emails_of(*repo_->search(q)), (std::vector<std::string>{"carol@example.org"}));
+  q.state.reset();
+  q.role = "admin";
+  EXPECT_EQ(emails_of(*repo_->search(q)), (std::vector<std::string>{"alice@example.com"}));
+  q.role = "";
+  q.email_verified = false;
+  EXPECT_EQ(emails_of(*repo_->search(q)), (std::vector<std::string>{"bob@example.com"}));
+}
+
+TEST_P(UserRepositoryContract, SearchPagesAreStableInEveryOrder) {
+  // Equal names and equal creation times: the id breaks ties.
+  std::vector<User> made;
+  for (int i = 0; i < 7; ++i) {
+    User u = make_user("u" + std::to_string(i) + "@example.com");
+    u.name = i % 2 ? "Same" : "Other";
+    u.created_at = from_unix_ms(1'700'000'000'000 + (i / 3) * 1000);
+    ASSERT_TRUE(repo_->create(u));
+    made.push_back(u);
+  }
+  for (auto sort :
+       {identity::UserSort::kCreatedAt, identity::UserSort::kEmail, identity::UserSort::kName}) {
+    for (bool desc : {false, true}) {
+      identity::UserSearch q;
+      q.sort = sort;
+      q.descending = desc;
+      q.limit = 100;
+      auto full = repo_->search(q);
+      ASSERT_TRUE(full) << full.error().log_detail;
+      ASSERT_EQ(full->size(), 7u);
+      std::vector<std::string> paged;
+      q.limit = 2;
+      for (int page = 0; page < 10; ++page) {
+        auto r = repo_->search(q);
+        ASSERT_TRUE(r) << r.error().log_detail;
+        for (const auto& u : *r) paged.push_back(u.id);
+        if (static_cast<int>(r->size()) < q.limit) break;
+        const User& last = r->back();
+        std::string key = sort == identity::UserSort::kEmail ? last.email
+                          : sort == identity::UserSort::kName
+                              ? last.name
+                              : std::to_string(to_unix_ms(last.created_at));
+        q.after = std::make_pair(key, last.id);
+      }
+      std::vector<std::string> expected;
+      for (const auto& u : *full) expected.push_back(u.id);
+      EXPECT_EQ(paged, expected) << "sort " << static_cast<int>(sort) << " desc " << desc;
+    }
+  }
+}
+
+TEST_P(UserRepositoryContract, CountWithRole) {
+  User a = make_user("a@example.com", {"admin", "user"});
+  a.state = AccountState::kActive;
+  User b = make_user("b@example.com", {"admin"});
+  b.state = AccountState::kDisabled;
+  User c = make_user("c@example.com");
+  for (const auto& u : {a, b, c}) ASSERT_TRUE(repo_->create(u));
+  EXPECT_EQ(*repo_->count_with_role("admin", false), 2);
+  EXPECT_EQ(*repo_->count_with_role("admin", true), 1);
+  EXPECT_EQ(*repo_->count_with_role("user", false), 2);
+  EXPECT_EQ(*repo_->count_with_role("auditor", false), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, UserRepositoryContract, ::testing::ValuesIn(testing::backends()),
                          testing::backend_name);
 

@@ -2,6 +2,7 @@
 // In-memory fakes of the domain ports, for unit tests. Header-only; not linked into the server.
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -120,6 +121,67 @@ class FakeUserRepository final : public identity::UserRepository {
     }
     return out;
   }
+  Result<std::vector<identity::User>> search(const identity::UserSearch& q) override {
+    std::lock_guard lock(mutex_);
+    auto lower = [](std::string s) {
+      for (auto& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      return s;
+    };
+    auto key = [&](const identity::User& u) -> std::string {
+      if (q.sort == identity::UserSort::kEmail) return u.email;
+      if (q.sort == identity::UserSort::kName) return u.name;
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(to_unix_ms(u.created_at)));
+      return buf;
+    };
+    std::vector<std::pair<std::pair<std::string, std::string>, identity::User>> rows;
+    for (const auto& [id, u] : users_) {
+      const std::string p = lower(q.prefix);
+      if (!p.empty() && !lower(u.email).starts_with(p) && !lower(u.name).starts_with(p) &&
+          !(!u.phone.empty() && u.phone.starts_with(q.prefix))) {
+        continue;
+      }
+      if (q.state && u.state != *q.state) continue;
+      if (q.email_verified && u.email_verified != *q.email_verified) continue;
+      if (!q.role.empty() && !u.has_role(q.role)) continue;
+      rows.push_back({{key(u), u.id}, u});
+    }
+    std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+      return q.descending ? a.first > b.first : a.first < b.first;
+    });
+    std::vector<identity::User> out;
+    for (const auto& [k, u] : rows) {
+      if (q.after) {
+        auto pos = q.after->first;
+        if (q.sort == identity::UserSort::kCreatedAt) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%020lld", std::stoll(pos));
+          pos = buf;
+        }
+        const std::pair<std::string, std::string> after{pos, q.after->second};
+        if (q.descending ? !(k < after) : !(after < k)) continue;
+      }
+      if (static_cast<int>(out.size()) >= q.limit) break;
+      out.push_back(u);
+    }
+    return out;
+  }
+  Result<std::int64_t> count_with_role(const std::string& role, bool active_only) override {
+    std::lock_guard lock(mutex_);
+    std::int64_t n = 0;
+    for (const auto& [id, u] : users_) {
+      if (u.has_role(role) && (!active_only || u.state == identity::AccountState::kActive)) ++n;
+    }
+    return n;
+  }
+
+  Status set_email_verified(const std::string& id, bool verified, TimePoint at) override {
+    return mutate(id, [&](identity::User& u) {
+      u.email_verified = verified;
+      u.updated_at = at;
+    });
+  }
+
   std::size_t size() const {
     std::lock_guard lock(mutex_);
     return users_.size();

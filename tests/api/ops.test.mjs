@@ -275,6 +275,12 @@ test('`latchkey user list|set-role|disable`, `keys list|rotate` and `migrate` wo
   assert.equal(listed.code, 0, listed.stderr);
   assert.ok(listed.stdout.includes(email), listed.stdout);
 
+  // Roles must exist before they are granted (issue 7): an unknown one is a usage error.
+  const unknownRole = await run(['user', 'set-role', '--email', email, '--role', 'auditor']);
+  assert.equal(unknownRole.code, 2, unknownRole.stderr);
+  assert.match(unknownRole.stderr, /no role named 'auditor'/);
+  const created = await run(['role', 'create', 'auditor', '--permission', 'audit:read']);
+  assert.equal(created.code, 0, created.stderr);
   const role = await run(['user', 'set-role', '--email', email, '--role', 'auditor']);
   assert.equal(role.code, 0, role.stderr);
   let tokens = await login(api, email, password);
@@ -289,7 +295,7 @@ test('`latchkey user list|set-role|disable`, `keys list|rotate` and `migrate` wo
   assert.ok(tokens.access_token);
 
   const missing = await run(['user', 'disable', '--email', 'nobody@example.com']);
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 3); // not found (see `latchkey --help` exit codes)
   assert.match(missing.stderr, /no user/);
 
   const keysBefore = await run(['keys', 'list']);

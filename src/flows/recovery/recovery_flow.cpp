@@ -45,20 +45,7 @@ Status RecoveryFlow::forgot(const std::string& email, const sessions::ClientInfo
   if (!allowed) return allowed.error();
   if (!*allowed) return {};
   const identity::User& u = **user;
-  auto st = uow_.run([&]() -> Status {
-    const auto now = clock_.now();
-    if (auto s = verifications_.supersede(u.id, Purpose::kResetPassword, now); !s) return s;
-    auto issued = secrets_.issue(u.id, Purpose::kResetPassword, u.email, options_.reset_ttl,
-                                 /*with_code=*/false);
-    if (auto s = verifications_.create(issued.row); !s) return s;
-    const auto minutes = std::max<std::int64_t>(1, options_.reset_ttl.count() / 60);
-    auto queued =
-        mailer_.queue(courier::kPasswordReset, u.locale, u.email, u.name,
-                      {{"link", link_to(options_.public_url, "reset-password", issued.token)},
-                       {"expires_minutes", std::to_string(minutes)}});
-    if (!queued) return queued.error();
-    return {};
-  });
+  auto st = send_link(u, options_.reset_ttl);
   if (!st) return st;
   audit_.record({.type = "password.reset_requested",
                  .outcome = "success",
@@ -66,6 +53,23 @@ Status RecoveryFlow::forgot(const std::string& email, const sessions::ClientInfo
                  .ip = client.ip,
                  .user_agent = client.user_agent});
   return {};
+}
+
+Status RecoveryFlow::send_link(const identity::User& u, std::chrono::seconds ttl) {
+  return uow_.run([&]() -> Status {
+    const auto now = clock_.now();
+    if (auto s = verifications_.supersede(u.id, Purpose::kResetPassword, now); !s) return s;
+    auto issued = secrets_.issue(u.id, Purpose::kResetPassword, u.email, ttl,
+                                 /*with_code=*/false);
+    if (auto s = verifications_.create(issued.row); !s) return s;
+    const auto minutes = std::max<std::int64_t>(1, ttl.count() / 60);
+    auto queued =
+        mailer_.queue(courier::kPasswordReset, u.locale, u.email, u.name,
+                      {{"link", link_to(options_.public_url, "reset-password", issued.token)},
+                       {"expires_minutes", std::to_string(minutes)}});
+    if (!queued) return queued.error();
+    return {};
+  });
 }
 
 Status RecoveryFlow::reset(const std::string& token, const std::string& password,

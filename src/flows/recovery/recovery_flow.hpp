@@ -39,6 +39,10 @@ class RecoveryFlow {
   // for the client IP's quota; kInvalidEmail for a malformed address; otherwise always ok.
   Status forgot(const std::string& email, const sessions::ClientInfo& client);
 
+  // Queues a link that sets the password (supersedes earlier ones), valid for `ttl`: for admin
+  // resets and invitations. No quota and no audit: the caller audits its own action.
+  Status send_link(const identity::User& user, std::chrono::seconds ttl);
+
   // Sets the password from a reset token. Token errors: kVerificationToken*; policy errors:
   // kWeakPassword.
   Status reset(const std::string& token, const std::string& password,

@@ -1,0 +1,135 @@
+// audit::AuditRepository over SOCI: the audit_events table (migration 0005).
+
+#include <soci/soci.h>
+
+#include <deque>
+
+#include "store/admin_repositories.hpp"
+#include "store/sql_support.hpp"
+
+namespace latchkey::store {
+
+namespace {
+
+using audit::StoredEvent;
+
+class SqlAuditRepository final : public audit::AuditRepository {
+ public:
+  explicit SqlAuditRepository(Database& db) : db_(db) {}
+
+  Status append(const StoredEvent& e) override {
+    return with_write_session<Status>(db_, "audit.append", [&](soci::session& sql) -> Status {
+      long long at = to_db(e.at);
+      NullableText actor = NullableText::of(e.event.actor_id);
+      NullableText subject = NullableText::of(e.event.subject_id);
+      std::string details = e.event.details.dump();
+      sql << "INSERT INTO audit_events (id, occurred_at, event_type, outcome, actor_id, "
+             "subject_id, ip, "
+             "user_agent, details) VALUES (:id, :at, :type, :outcome, :actor, :subject, :ip, "
+             ":ua, :details)",
+          soci::use(e.id), soci::use(at), soci::use(e.event.type), soci::use(e.event.outcome),
+          soci::use(actor.value, actor.ind), soci::use(subject.value, subject.ind),
+          soci::use(e.event.ip), soci::use(e.event.user_agent), soci::use(details);
+      return {};
+    });
+  }
+
+  Result<std::vector<StoredEvent>> query(const audit::AuditQuery& q) override {
+    using R = Result<std::vector<StoredEvent>>;
+    if (q.limit <= 0) return std::vector<StoredEvent>{};
+    return with_session<R>(db_, "audit.query", [&](soci::session& sql) -> R {
+      std::deque<std::string> texts;
+      std::deque<long long> numbers;
+      std::vector<std::pair<bool, std::size_t>> order;
+      auto text = [&](std::string v) {
+        texts.push_back(std::move(v));
+        order.emplace_back(true, texts.size() - 1);
+        return ":p" + std::to_string(order.size());
+      };
+      auto number = [&](long long v) {
+        numbers.push_back(v);
+        order.emplace_back(false, numbers.size() - 1);
+        return ":p" + std::to_string(order.size());
+      };
+      std::string where = "1 = 1";
+      if (!q.subject_id.empty()) where += " AND subject_id = " + text(q.subject_id);
+      if (!q.actor_id.empty()) where += " AND actor_id = " + text(q.actor_id);
+      if (!q.type.empty()) where += " AND event_type = " + text(q.type);
+      if (q.since) where += " AND occurred_at >= " + number(to_db(*q.since));
+      if (q.until) where += " AND occurred_at < " + number(to_db(*q.until));
+      if (q.after) {
+        const std::string a1 = number(to_db(q.after->at));
+        const std::string a2 = number(to_db(q.after->at));
+        const std::string id = text(q.after->id);
+        where +=
+            " AND (occurred_at < " + a1 + " OR (occurred_at = " + a2 + " AND id < " + id + "))";
+      }
+      const std::string lim = number(q.limit);
+      std::string id, type, outcome, ip, ua, details;
+      NullableText actor, subject;
+      long long at = 0;
+      soci::statement st(sql);
+      st.alloc();
+      st.exchange(soci::into(id));
+      st.exchange(soci::into(at));
+      st.exchange(soci::into(type));
+      st.exchange(soci::into(outcome));
+      st.exchange(soci::into(actor.value, actor.ind));
+      st.exchange(soci::into(subject.value, subject.ind));
+      st.exchange(soci::into(ip));
+      st.exchange(soci::into(ua));
+      st.exchange(soci::into(details));
+      for (const auto& [is_text, i] : order) {
+        if (is_text) {
+          st.exchange(soci::use(texts[i]));
+        } else {
+          st.exchange(soci::use(numbers[i]));
+        }
+      }
+      st.prepare(
+          "SELECT id, occurred_at, event_type, outcome, actor_id, subject_id, ip, user_agent, "
+          "details FROM "
+          "audit_events WHERE " +
+          where + " ORDER BY occurred_at DESC, id DESC LIMIT " + lim);
+      st.define_and_bind();
+      st.execute();
+      std::vector<StoredEvent> out;
+      while (st.fetch()) {
+        StoredEvent e;
+        e.id = id;
+        e.at = from_db(at);
+        e.event.type = type;
+        e.event.outcome = outcome;
+        e.event.actor_id = actor.get();
+        e.event.subject_id = subject.get();
+        e.event.ip = ip;
+        e.event.user_agent = ua;
+        e.event.details = nlohmann::json::parse(details, nullptr, /*allow_exceptions=*/false);
+        if (e.event.details.is_discarded()) e.event.details = nlohmann::json::object();
+        out.push_back(std::move(e));
+      }
+      return out;
+    });
+  }
+
+  Result<std::int64_t> purge_before(TimePoint before) override {
+    using R = Result<std::int64_t>;
+    return with_write_session<R>(db_, "audit.purge", [&](soci::session& sql) -> R {
+      long long cutoff = to_db(before);
+      soci::statement st =
+          (sql.prepare << "DELETE FROM audit_events WHERE occurred_at < :t", soci::use(cutoff));
+      return static_cast<std::int64_t>(execute_count(st));
+    });
+  }
+
+ private:
+  Database& db_;
+};
+
+}  // namespace
+
+std::unique_ptr<audit::AuditRepository> make_audit_repository(Database& db) {
+  return std::make_unique<SqlAuditRepository>(db);
+}
+
+}  // namespace latchkey::store
