@@ -90,7 +90,7 @@ function ReauthDialog({ onDone, onCancel }: { onDone: () => void; onCancel: () =
       if (typeof dialog.showModal === 'function') dialog.showModal();
       else dialog.setAttribute('open', '');
     }
-    dialog?.querySelector<HTMLInputElement>('input:not([type="hidden"])')?.focus();
+    dialog?.querySelector<HTMLInputElement>('input:not([hidden])')?.focus();
   }, [challenge]);
 
   /** The session the new sign-in replaces; ended once the new one exists (best effort). */

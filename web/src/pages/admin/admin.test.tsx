@@ -183,6 +183,7 @@ describe('user detail and re-authentication', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Disable the account' }));
 
     const dialog = await screen.findByRole('dialog', { name: 'Confirm it is you' });
+    expect(document.activeElement).toBe(within(dialog).getByLabelText('Password'));
     fireEvent.click(within(dialog).getByRole('button', { name: 'Sign in and continue' }));
     expect(await within(dialog).findByText('Please fill in this field.')).toBeTruthy();
     fireEvent.change(within(dialog).getByLabelText('Password'), { target: { value: 'admin password' } });
