@@ -164,6 +164,12 @@ test('admin: users table (search, pages, sort), edit, disable with re-authentica
   await page.getByText('Users on this page: 1', { exact: true }).waitFor();
   await page.getByRole('link', { name: victim.email }).click();
   await heading(page, 'Victor Victim');
+  // "Back" returns to the same search (kept in the address), and forward again.
+  await page.goBack();
+  await page.getByText('Users on this page: 1', { exact: true }).waitFor();
+  assert.equal(await page.getByLabel('Search', { exact: true }).inputValue(), victim.email);
+  await page.getByRole('link', { name: victim.email }).click();
+  await heading(page, 'Victor Victim');
   const victimId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
   const profile = section(page, 'Profile');
   await profile.getByLabel('Name', { exact: true }).fill('Victor Renamed');
