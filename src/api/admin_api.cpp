@@ -157,7 +157,13 @@ Response get_user(const Context& ctx, AdminFlow& admin, const Actor&) {
   body["factors"] = {
       {"totp", d->totp}, {"sms", d->sms}, {"recovery_codes_left", d->recovery_codes_left}};
   body["sessions_count"] = d->sessions_count;
-  body["identities"] = nlohmann::json::array();  // filled once linked identities exist
+  body["identities"] = nlohmann::json::array();
+  for (const auto& i : d->identities) {
+    body["identities"].push_back({{"id", i.id},
+                                  {"provider", i.provider},
+                                  {"email", i.email},
+                                  {"created_at", iso8601(i.created_at)}});
+  }
   return json(ctx, HttpStatus::ok, body);
 }
 

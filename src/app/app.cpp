@@ -215,6 +215,7 @@ void Core::open_database(bool migrate) {
   key_repo = store::make_key_repository(*database);
   role_repo = store::make_role_repository(*database);
   audit_repo = store::make_audit_repository(*database);
+  identity_repo = store::make_identity_repository(*database);
   audit.attach(audit_repo.get());
 }
 
@@ -281,9 +282,9 @@ struct AdminCli::Parts {
                  core.policy, sessions, *core.unit_of_work, core.audit, core.clock,
                  {core.config.server.public_url, core.config.verification.reset_ttl}),
         mail(recovery, mailer, core.clock),
-        admin(*core.users, *core.role_repo, *factor_repo, *core.audit_repo, sessions, core.verifier,
-              core.hasher, core.policy, mail, *core.unit_of_work, core.audit, core.clock,
-              core.random,
+        admin(*core.users, *core.role_repo, *factor_repo, *core.identity_repo, *core.audit_repo,
+              sessions, core.verifier, core.hasher, core.policy, mail, *core.unit_of_work,
+              core.audit, core.clock, core.random,
               {core.config.admin.reauth_window, core.config.admin.invite_ttl,
                core.config.verification.reset_ttl, core.config.phone.default_region}) {}
 
@@ -404,7 +405,6 @@ int serve(const config::Config& config) {
                                core.clock);
 
   // Social login (issue 5): one Provider per social.<id> table, over the libcurl adapter.
-  auto identity_repo = store::make_identity_repository(*core.database);
   std::unique_ptr<courier::CurlSocialHttpClient> social_http = [&] {
     try {
       return std::make_unique<courier::CurlSocialHttpClient>(config.social.ca_file,
@@ -424,7 +424,7 @@ int serve(const config::Config& config) {
     social_provider_list.push_back(social_providers.back().get());
   }
   flows::SocialFlow social(
-      social_provider_list, *identity_repo, *core.users, *core.unit_of_work, *core.kv,
+      social_provider_list, *core.identity_repo, *core.users, *core.unit_of_work, *core.kv,
       session_service, &mfa, core.audit, core.clock, core.random,
       {config.server.public_url, config.social.allowed_return_to, config.signup.enabled,
        /*phone_login_enabled=*/true, std::chrono::seconds(600), /*start_ip_hourly_cap=*/300});
@@ -467,9 +467,9 @@ int serve(const config::Config& config) {
                                 }});
   api::add_me_routes(router, {settings, session_service, email_flow, mfa, phone});
   AdminMail admin_mail(recovery, mailer, core.clock);
-  flows::AdminFlow admin(*core.users, *core.role_repo, *factor_repo, *core.audit_repo,
-                         session_service, core.verifier, core.hasher, core.policy, admin_mail,
-                         *core.unit_of_work, core.audit, core.clock, core.random,
+  flows::AdminFlow admin(*core.users, *core.role_repo, *factor_repo, *core.identity_repo,
+                         *core.audit_repo, session_service, core.verifier, core.hasher, core.policy,
+                         admin_mail, *core.unit_of_work, core.audit, core.clock, core.random,
                          {config.admin.reauth_window, config.admin.invite_ttl, vc.reset_ttl,
                           config.phone.default_region});
   api::add_admin_routes(router, {admin});

@@ -16,6 +16,7 @@
 #include "flows/recovery/recovery_flow.hpp"
 #include "flows/settings/settings_flow.hpp"
 #include "flows/signup/signup_flow.hpp"
+#include "identity/identity_repository.hpp"
 #include "identity/roles.hpp"
 #include "identity/user_repository.hpp"
 #include "kv/memory_key_value.hpp"
@@ -55,6 +56,7 @@ struct Core {
   flows::PasswordVerifier verifier;
   std::unique_ptr<identity::RoleRepository> role_repo;
   std::unique_ptr<audit::AuditRepository> audit_repo;
+  std::unique_ptr<identity::IdentityRepository> identity_repo;  // linked social identities
 
   // Opens the database and applies pending migrations (start-up failures throw).
   void open_database(bool migrate);

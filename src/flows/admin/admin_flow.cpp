@@ -77,15 +77,16 @@ Actor Actor::cli() {
 }
 
 AdminFlow::AdminFlow(identity::UserRepository& users, identity::RoleRepository& roles,
-                     methods::FactorRepository& factors, audit::AuditRepository& audit_log,
-                     sessions::SessionService& sessions, PasswordVerifier& passwords,
-                     const methods::password::PasswordHasher& hasher,
+                     methods::FactorRepository& factors, identity::IdentityRepository& identities,
+                     audit::AuditRepository& audit_log, sessions::SessionService& sessions,
+                     PasswordVerifier& passwords, const methods::password::PasswordHasher& hasher,
                      const methods::password::PasswordPolicy& policy, AccountMail& mail,
                      UnitOfWork& uow, audit::AuditSink& audit, const Clock& clock, Random& random,
                      AdminOptions options)
     : users_(users),
       roles_(roles),
       factors_(factors),
+      identities_(identities),
       audit_log_(audit_log),
       sessions_(sessions),
       passwords_(passwords),
@@ -273,6 +274,9 @@ Result<UserDetail> AdminFlow::get_user(const std::string& id) {
   auto sessions = sessions_.list(id);
   if (!sessions) return sessions.error();
   d.sessions_count = sessions->size();
+  auto identities = identities_.list_for_user(id);
+  if (!identities) return identities.error();
+  d.identities = std::move(*identities);
   return d;
 }
 

@@ -20,6 +20,7 @@
 #include "common/result.hpp"
 #include "common/unit_of_work.hpp"
 #include "flows/login/login_flow.hpp"
+#include "identity/identity_repository.hpp"
 #include "identity/roles.hpp"
 #include "identity/user_repository.hpp"
 #include "methods/factors.hpp"
@@ -92,6 +93,7 @@ struct UserDetail {
   bool sms = false;
   int recovery_codes_left = 0;
   std::size_t sessions_count = 0;
+  std::vector<identity::LinkedIdentity> identities;  // linked social accounts
 };
 
 struct ImportRecord {
@@ -138,9 +140,9 @@ struct AuditListQuery {
 class AdminFlow {
  public:
   AdminFlow(identity::UserRepository& users, identity::RoleRepository& roles,
-            methods::FactorRepository& factors, audit::AuditRepository& audit_log,
-            sessions::SessionService& sessions, PasswordVerifier& passwords,
-            const methods::password::PasswordHasher& hasher,
+            methods::FactorRepository& factors, identity::IdentityRepository& identities,
+            audit::AuditRepository& audit_log, sessions::SessionService& sessions,
+            PasswordVerifier& passwords, const methods::password::PasswordHasher& hasher,
             const methods::password::PasswordPolicy& policy, AccountMail& mail, UnitOfWork& uow,
             audit::AuditSink& audit, const Clock& clock, Random& random, AdminOptions options);
 
@@ -192,6 +194,7 @@ class AdminFlow {
   identity::UserRepository& users_;
   identity::RoleRepository& roles_;
   methods::FactorRepository& factors_;
+  identity::IdentityRepository& identities_;
   audit::AuditRepository& audit_log_;
   sessions::SessionService& sessions_;
   PasswordVerifier& passwords_;

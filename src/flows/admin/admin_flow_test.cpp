@@ -12,6 +12,7 @@
 #include "testing/admin_fakes.hpp"
 #include "testing/factor_fakes.hpp"
 #include "testing/fakes.hpp"
+#include "testing/social_fakes.hpp"
 
 namespace latchkey::flows {
 namespace {
@@ -42,8 +43,8 @@ class AdminFlowTest : public ::testing::Test {
         kv_(clock_),
         revocations_(kv_, 660s, clock_),
         sessions_(session_repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_, {}),
-        admin_(users_, roles_, factors_, audit_log_, sessions_, verifier_, hasher_, policy_, mail_,
-               uow_, audit_, clock_, random_, {900s, 7 * 24h, 3600s, "KR"}) {
+        admin_(users_, roles_, factors_, identities_, audit_log_, sessions_, verifier_, hasher_,
+               policy_, mail_, uow_, audit_, clock_, random_, {900s, 7 * 24h, 3600s, "KR"}) {
     root_ = add("root@example.com", {"admin", "user"});
   }
 
@@ -83,6 +84,7 @@ class AdminFlowTest : public ::testing::Test {
   testing::FakeUserRepository users_;
   testing::FakeRoleRepository roles_;
   testing::FakeFactorRepository factors_;
+  testing::FakeIdentityRepository identities_;
   testing::FakeAuditRepository audit_log_;
   testing::FakeSessionRepository session_repo_;
   testing::FakeUnitOfWork uow_;
@@ -295,6 +297,19 @@ TEST_F(AdminFlowTest, ResetMfaRemovesFactorsAndNotifies) {
   EXPECT_EQ(detail->recovery_codes_left, 0);
   EXPECT_EQ(mail_.notices, std::vector<std::string>{"mfa@example.com"});
   EXPECT_EQ(count("admin.user.mfa_reset"), 1);
+}
+
+TEST_F(AdminFlowTest, GetUserListsLinkedIdentitiesOfThatUserOnly) {
+  auto u = add("linked@example.com");
+  auto other = add("other@example.com");
+  ASSERT_TRUE(
+      identities_.create({"id-1", u.id, "github", "42", "linked@example.com", clock_.now()}));
+  ASSERT_TRUE(identities_.create({"id-2", other.id, "google", "7", "", clock_.now()}));
+  auto detail = admin_.get_user(u.id);
+  ASSERT_TRUE(detail);
+  ASSERT_EQ(detail->identities.size(), 1u);
+  EXPECT_EQ(detail->identities[0].provider, "github");
+  EXPECT_EQ(detail->identities[0].subject, "42");
 }
 
 TEST_F(AdminFlowTest, ListPagesWithCursorAndRejectsForgedCursors) {
