@@ -134,7 +134,8 @@ Response callback(const Context& ctx, SocialApiDeps& deps) {
       for (const auto& m : outcome.challenge->methods) methods += (methods.empty() ? "" : ",") + m;
       return redirect(ctx, deps.public_url +
                                "/login#mfa_token=" + percent_encode(outcome.challenge->mfa_token) +
-                               "&methods=" + percent_encode(methods));
+                               "&methods=" + percent_encode(methods) +
+                               "&expires_in=" + std::to_string(outcome.challenge->expires_in));
     }
     auto ok = redirect(ctx, outcome.return_to);
     if (outcome.tokens) {

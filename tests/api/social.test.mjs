@@ -464,6 +464,8 @@ test('a second factor is not skipped: the callback hands over an mfa_token inste
   const fragment = new URLSearchParams(location.hash.slice(1));
   assert.ok(fragment.get('mfa_token'), describe(res));
   assert.ok(fragment.get('methods').split(',').includes('totp'));
+  const lifetime = Number(fragment.get('expires_in'));
+  assert.ok(lifetime > 0 && lifetime <= 3600, `expires_in in the fragment${describe(res)}`);
   assert.ok(!parseSetCookies(res.setCookies)[REFRESH], `no session before the second factor${describe(res)}`);
   const done = await api.post('/api/auth/mfa/verify', {
     mfa_token: fragment.get('mfa_token'),

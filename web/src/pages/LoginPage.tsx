@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { ApiError, type MfaChallenge, type Provider } from '../api/client';
 import { errorFromQuery } from '../api/problem';
+import { challengeFromFragment } from '../api/socialChallenge';
 import { useAuth } from '../auth/AuthProvider';
 import { Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../components/forms';
 import { useI18n } from '../i18n/I18nProvider';
@@ -24,8 +25,9 @@ export function LoginPage() {
   /** The address of an account that still waits for its confirmation (account_pending). */
   const [pendingEmail, setPendingEmail] = useState<string | null>(null);
   const [resending, setResending] = useState(false);
-  /** The second step of this login, when the account has one (held in state only). */
-  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
+  /** The second step of this login, when the account has one (held in state only). A social
+   * login hands it over in the address fragment, read once here. */
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(() => challengeFromFragment(window.location.hash));
   const formRef = useRef<HTMLFormElement>(null);
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
@@ -40,6 +42,13 @@ export function LoginPage() {
     next.delete('error');
     setParams(next, { replace: true });
   }, [params, setParams]);
+
+  useEffect(() => {
+    // The one-time token must not stay in the address bar or the history.
+    if (window.location.hash.includes('mfa_token=')) {
+      window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
+    }
+  }, []);
 
   useEffect(() => {
     let alive = true;

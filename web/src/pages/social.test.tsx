@@ -55,6 +55,24 @@ const signedIn: Record<string, Handler> = {
 };
 
 describe('login page', () => {
+  it('finishes a social login that needs a second factor from the one-time token in the fragment', async () => {
+    const calls = start('/login#mfa_token=social-mfa-token&methods=totp%2Crecovery_code&expires_in=300', {
+      ...signedOut,
+      ...signedIn,
+      'POST /api/auth/refresh': () => problem(401, 'unauthenticated'),
+      'POST /api/auth/mfa/verify': () => json(200, tokenBody('A7')),
+    });
+    expect(await screen.findByRole('heading', { level: 1, name: 'Two-step verification' })).toBeTruthy();
+    // The token leaves the address bar at once.
+    expect(window.location.href).not.toContain('social-mfa-token');
+    expect(screen.queryByRole('radio', { name: 'Text message (SMS)' })).toBeNull();
+    fireEvent.change(screen.getByLabelText('Code from your authenticator app'), { target: { value: '654321' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Verify' }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Your account' })).toBeTruthy();
+    const verify = calls.filter((c) => c.method === 'POST' && c.path === '/api/auth/mfa/verify');
+    expect(verify[0].body).toEqual({ mfa_token: 'social-mfa-token', method: 'totp', code: '654321', mode: 'cookie' });
+  });
+
   it('offers one button per provider that starts the login with a return to the profile', async () => {
     start('/login', { ...signedOut, 'GET /api/auth/providers': () => json(200, PROVIDERS) });
     const google = await screen.findByRole('link', { name: 'Continue with Google' });
