@@ -390,6 +390,35 @@ test('audit: MFA enrolment, admin MFA reset and a password-reset request, once e
   }
 });
 
+test('audit: refresh reuse, e-mail change request and MFA disable, once each and secret-free', async () => {
+  const u = await target();
+  // Refresh reuse: the first token rotated twice, then presented again (its successor is no
+  // longer current, so even inside the grace window it is a reuse).
+  const r1 = await api.post('/api/auth/refresh', { refresh_token: u.tokens.refresh_token });
+  assertStatus(r1, 200);
+  const r2 = await api.post('/api/auth/refresh', { refresh_token: r1.body.refresh_token });
+  assertStatus(r2, 200);
+  assertProblem(await api.post('/api/auth/refresh', { refresh_token: u.tokens.refresh_token }), 401, 'refresh_token_reused');
+  // A new session for the rest (the reuse ended the first one).
+  const fresh = await login(api, u.email, u.password);
+  const t2 = fresh.access_token;
+  assertStatus(await api.post('/api/me/email', { new_email: randomEmail('moved'), password: u.password }, { token: t2 }), 202);
+  const start = await api.post('/api/me/mfa/totp', undefined, { token: t2 });
+  assertStatus(start, 200);
+  const auth = new Authenticator(start.body.secret);
+  assertStatus(await api.post('/api/me/mfa/totp/confirm', { code: await auth.next() }, { token: t2 }), 200);
+  assertStatus(await api.delete('/api/me/mfa/totp', { password: u.password, code: await auth.next() }, { token: t2 }), 204);
+
+  for (const type of ['refresh.reuse_detected', 'email.change_requested', 'mfa.totp_disabled']) {
+    const events = await auditOf(type, u.id);
+    assert.equal(events.length, 1, `${type}: ${JSON.stringify(events)}`);
+  }
+  const text = JSON.stringify((await api.get(`/api/admin/audit?user=${u.id}&limit=200`, { token: await adminToken() })).body);
+  for (const secret of [u.tokens.refresh_token, r1.body.refresh_token, start.body.secret, u.password]) {
+    assert.ok(!text.includes(secret), 'no token, TOTP secret or password in the audit log');
+  }
+});
+
 test('import: bcrypt and argon2 hashes log in and are re-hashed; idempotent; per-line errors', async () => {
   const admin = await adminToken();
   const pw = [strongPassword(), strongPassword(), strongPassword()];
