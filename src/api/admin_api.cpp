@@ -4,6 +4,7 @@
 // in AdminFlow.
 #include "api/api.hpp"
 #include "api/responses.hpp"
+#include "common/ids.hpp"
 #include "flows/admin/import_records.hpp"
 #include "http/json_body.hpp"
 #include "http/query.hpp"
@@ -201,6 +202,23 @@ Response revoke_sessions(const Context& ctx, AdminFlow& admin, const Actor& acto
   return json(ctx, HttpStatus::ok, {{"revoked", *n}});
 }
 
+Response list_sessions(const Context& ctx, AdminFlow& admin, const Actor&) {
+  auto list = admin.list_sessions(ctx.params.at("id"));
+  if (!list) return problem(ctx, list.error());
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& s : *list) items.push_back(session_json(s, false));
+  return json(ctx, HttpStatus::ok, {{"sessions", items}});
+}
+
+Response revoke_session(const Context& ctx, AdminFlow& admin, const Actor& actor) {
+  const auto& sid = ctx.params.at("sid");
+  if (!is_uuid(sid)) return problem(ctx, Error::make(ErrorCode::kNotFound, "no such session"));
+  if (auto st = admin.revoke_session(actor, ctx.params.at("id"), sid); !st) {
+    return problem(ctx, st.error());
+  }
+  return no_content(ctx);
+}
+
 Response reset_mfa(const Context& ctx, AdminFlow& admin, const Actor& actor) {
   if (auto st = admin.reset_mfa(actor, ctx.params.at("id")); !st) return problem(ctx, st.error());
   return no_content(ctx);
@@ -353,6 +371,9 @@ const AdminRoute kAdminRoutes[] = {
     {Verb::delete_, "/api/admin/users/{id}", Permission::kUsersDelete, delete_user},
     {Verb::post, "/api/admin/users/{id}/sessions/revoke", Permission::kSessionsRevoke,
      revoke_sessions},
+    {Verb::get, "/api/admin/users/{id}/sessions", Permission::kUsersRead, list_sessions},
+    {Verb::delete_, "/api/admin/users/{id}/sessions/{sid}", Permission::kSessionsRevoke,
+     revoke_session},
     {Verb::post, "/api/admin/users/{id}/mfa/reset", Permission::kUsersWrite, reset_mfa},
     {Verb::post, "/api/admin/users/{id}/password-reset", Permission::kUsersWrite, password_reset},
     {Verb::get, "/api/admin/roles", Permission::kUsersRead, list_roles},

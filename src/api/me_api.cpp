@@ -159,14 +159,7 @@ Response list_sessions(const Context& ctx, MeApiDeps& deps) {
   if (!list) return problem(ctx, list.error());
   nlohmann::json items = nlohmann::json::array();
   for (const auto& s : *list) {
-    items.push_back({{"id", s.id},
-                     {"created_at", iso8601(s.created_at)},
-                     {"last_used_at", iso8601(s.last_used_at)},
-                     {"expires_at", iso8601(s.expires_at)},
-                     {"ip", s.ip},
-                     {"user_agent", s.user_agent},
-                     {"amr", s.amr},
-                     {"current", s.id == ctx.principal->session_id}});
+    items.push_back(session_json(s, s.id == ctx.principal->session_id));
   }
   return json(ctx, HttpStatus::ok, {{"sessions", items}});
 }

@@ -40,6 +40,17 @@ nlohmann::json user_json(const identity::User& u) {
           {"updated_at", iso8601(u.updated_at)}};
 }
 
+nlohmann::json session_json(const sessions::Session& s, bool current) {
+  return {{"id", s.id},
+          {"created_at", iso8601(s.created_at)},
+          {"last_used_at", iso8601(s.last_used_at)},
+          {"expires_at", iso8601(s.expires_at)},
+          {"ip", s.ip},
+          {"user_agent", s.user_agent},
+          {"amr", s.amr},
+          {"current", current}};
+}
+
 nlohmann::json admin_user_json(const identity::User& u) {
   return {{"id", u.id},
           {"email", u.email},

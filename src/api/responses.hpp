@@ -22,6 +22,8 @@ nlohmann::json user_json(const identity::User& user);
 
 // A user as the admin API and `latchkey user ... --json` show it (no hash).
 nlohmann::json admin_user_json(const identity::User& user);
+// A session as /api/me/sessions and the admin API list it; `current` marks the caller's own.
+nlohmann::json session_json(const sessions::Session& s, bool current);
 
 // The caller's IP and user agent, as sessions and audit events record them.
 inline sessions::ClientInfo client_of(const http::Context& ctx) {

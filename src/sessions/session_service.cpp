@@ -236,13 +236,14 @@ Result<std::vector<Session>> SessionService::list(const std::string& user_id) {
   return sessions_.list_active(user_id, clock_.now());
 }
 
-Status SessionService::end_own(const std::string& user_id, const std::string& session_id) {
+Status SessionService::end_own(const std::string& user_id, const std::string& session_id,
+                               const std::string& reason) {
   auto s = sessions_.find(session_id);
   if (!s) return s.error();
   if (!*s || (*s)->user_id != user_id || !(*s)->active(clock_.now())) {
     return Error::make(ErrorCode::kNotFound, "no such session");
   }
-  return end(session_id, "revoked_by_user");
+  return end(session_id, reason);
 }
 
 }  // namespace latchkey::sessions

@@ -64,7 +64,9 @@ class SessionService {
   Status logout(const std::string& session_id, const ClientInfo& client);
   Result<std::size_t> logout_all(const std::string& user_id, const ClientInfo& client);
   // Ends one of the user's own sessions; another user's session id is kNotFound.
-  Status end_own(const std::string& user_id, const std::string& session_id);
+  // Ends one active session of the user; kNotFound when it is not theirs or not active.
+  Status end_own(const std::string& user_id, const std::string& session_id,
+                 const std::string& reason = "revoked_by_user");
 
  private:
   Result<Tokens> issue(const identity::User& user, const Session& session,

@@ -63,6 +63,11 @@ async function userId(token) {
 }
 
 /** A fresh user as a target of admin actions; returns its id, e-mail and password. */
+/** The session id (`sid` claim) of an access token. */
+function sessionOf(accessToken) {
+  return JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString()).sid;
+}
+
 async function target() {
   const { email, password, tokens } = await newUser(api);
   return { id: await userId(tokens.access_token), email, password, tokens };
@@ -117,6 +122,18 @@ const routes = [
     call: (t, u) => api.post(`/api/admin/users/${u.id}/sessions/revoke`, undefined, { token: t }),
   },
   {
+    name: 'GET users/{id}/sessions',
+    ok: 200,
+    target: true,
+    call: (t, u) => api.get(`/api/admin/users/${u.id}/sessions`, { token: t }),
+  },
+  {
+    name: 'DELETE users/{id}/sessions/{sid}',
+    ok: 204,
+    target: true,
+    call: (t, u) => api.delete(`/api/admin/users/${u.id}/sessions/${sessionOf(u.tokens.access_token)}`, undefined, { token: t }),
+  },
+  {
     name: 'POST users/{id}/mfa/reset',
     ok: 204,
     destructive: true,
@@ -152,7 +169,7 @@ const routes = [
   { name: 'GET audit', ok: 200, call: (t) => api.get('/api/admin/audit', { token: t }) },
 ];
 
-const readerAllowed = new Set(['GET users', 'GET users/{id}', 'GET roles']);
+const readerAllowed = new Set(['GET users', 'GET users/{id}', 'GET users/{id}/sessions', 'GET roles']);
 
 async function freshRole() {
   const name = `t${Date.now()}x${++roleCounter}`;
@@ -303,6 +320,39 @@ async function auditOf(type, subject) {
   assertStatus(res, 200);
   return res.body.events;
 }
+
+test('sessions of a user: listed for admins, one revoked; foreign and unknown sessions are 404', async () => {
+  const u = await target();
+  const second = await login(api, u.email, u.password);
+  const other = await target();
+  const admin = await adminToken();
+  const list = await api.get(`/api/admin/users/${u.id}/sessions`, { token: admin });
+  assertStatus(list, 200);
+  assert.equal(list.body.sessions.length, 2);
+  const ids = list.body.sessions.map((s) => s.id);
+  assert.ok(ids.includes(sessionOf(u.tokens.access_token)) && ids.includes(sessionOf(second.access_token)));
+  for (const s of list.body.sessions) {
+    assert.deepEqual(Object.keys(s).sort(), ['amr', 'created_at', 'current', 'expires_at', 'id', 'ip', 'last_used_at', 'user_agent']);
+    assert.equal(s.current, false);
+  }
+  // Another user's session through this user's path, an unknown and a malformed id: 404.
+  const foreign = sessionOf(other.tokens.access_token);
+  assertProblem(await api.delete(`/api/admin/users/${u.id}/sessions/${foreign}`, undefined, { token: admin }), 404, 'not_found');
+  assertStatus(await api.get('/api/auth/check', { token: other.tokens.access_token }), 200);
+  assertProblem(await api.delete(`/api/admin/users/${u.id}/sessions/0190aaaa-0000-7000-8000-000000000001`, undefined, { token: admin }), 404, 'not_found');
+  assertProblem(await api.delete(`/api/admin/users/${u.id}/sessions/1`, undefined, { token: admin }), 404, 'not_found');
+  // Revoke one: its tokens stop at once, the other session lives on; audited once.
+  const sid = sessionOf(u.tokens.access_token);
+  assertStatus(await api.delete(`/api/admin/users/${u.id}/sessions/${sid}`, undefined, { token: admin }), 204);
+  assertProblem(await api.get('/api/auth/check', { token: u.tokens.access_token }), 401, 'session_revoked');
+  assertStatus(await api.get('/api/auth/check', { token: second.access_token }), 200);
+  assertProblem(await api.delete(`/api/admin/users/${u.id}/sessions/${sid}`, undefined, { token: admin }), 404, 'not_found');
+  const after = await api.get(`/api/admin/users/${u.id}/sessions`, { token: admin });
+  assert.deepEqual(after.body.sessions.map((s) => s.id), [sessionOf(second.access_token)]);
+  const events = await auditOf('admin.user.session_revoked', u.id);
+  assert.equal(events.length, 1, JSON.stringify(events));
+  assert.equal(events[0].details.session_id, sid);
+});
 
 test('audit: each event type exactly once per action, never a secret', async () => {
   const email = randomEmail('audited');

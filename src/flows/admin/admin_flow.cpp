@@ -407,6 +407,21 @@ Status AdminFlow::delete_user(const Actor& actor, const std::string& id) {
   return {};
 }
 
+Result<std::vector<sessions::Session>> AdminFlow::list_sessions(const std::string& id) {
+  auto user = load(id);
+  if (!user) return user.error();
+  return sessions_.list(id);
+}
+
+Status AdminFlow::revoke_session(const Actor& actor, const std::string& id,
+                                 const std::string& session_id) {
+  auto user = load(id);
+  if (!user) return user.error();
+  if (auto st = sessions_.end_own(id, session_id, "admin_revoked"); !st) return st;
+  record(actor, "admin.user.session_revoked", id, {{"session_id", session_id}});
+  return {};
+}
+
 Result<std::size_t> AdminFlow::revoke_sessions(const Actor& actor, const std::string& id) {
   auto user = load(id);
   if (!user) return user.error();

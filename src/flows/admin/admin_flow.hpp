@@ -157,6 +157,10 @@ class AdminFlow {
   Result<identity::User> update_user(const Actor& actor, const std::string& id,
                                      const UserPatch& patch);
   Status delete_user(const Actor& actor, const std::string& id);
+  // The user's active sessions, newest first.
+  Result<std::vector<sessions::Session>> list_sessions(const std::string& id);
+  // Ends one of the user's sessions; kNotFound when it is not theirs or no longer active.
+  Status revoke_session(const Actor& actor, const std::string& id, const std::string& session_id);
   Result<std::size_t> revoke_sessions(const Actor& actor, const std::string& id);
   Status reset_mfa(const Actor& actor, const std::string& id);
   Status send_password_reset(const Actor& actor, const std::string& id);
