@@ -5,7 +5,7 @@
 // page says "not allowed") and `401 reauthentication_required` (a destructive action needs a
 // recent password sign-in: see pages/admin/Reauth.tsx, which signs in again and retries).
 
-import type { ApiClient } from './client';
+import type { ApiClient, SessionInfo } from './client';
 import { ApiError } from './problem';
 
 export const PERMISSIONS = [
@@ -213,6 +213,13 @@ export function adminApi(client: ApiClient) {
       const body = await client.request<{ revoked?: unknown }>('POST', `${userPath(id)}/sessions/revoke`, { body: {} });
       return typeof body?.revoked === 'number' ? body.revoked : 0;
     },
+    async userSessions(id: string): Promise<SessionInfo[]> {
+      const body = await client.request<{ sessions?: unknown }>('GET', `${userPath(id)}/sessions`);
+      if (!Array.isArray(body?.sessions)) throw malformed('sessions');
+      return body.sessions as SessionInfo[];
+    },
+    revokeSession: (id: string, sessionId: string) =>
+      client.request<void>('DELETE', `${userPath(id)}/sessions/${encodeURIComponent(sessionId)}`),
     resetMfa: (id: string) => client.request<void>('POST', `${userPath(id)}/mfa/reset`, { body: {} }),
     sendPasswordReset: (id: string) => client.request<void>('POST', `${userPath(id)}/password-reset`, { body: {} }),
 

@@ -3,13 +3,13 @@ import { useLocation } from 'react-router-dom';
 import { ApiError, type SessionInfo } from '../api/client';
 import { useAuth } from '../auth/AuthProvider';
 import { Card, Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../components/forms';
+import { SessionList } from '../components/SessionList';
 import { useI18n } from '../i18n/I18nProvider';
 import { useDateFormat } from '../i18n/useDateFormat';
 import { LinkedAccountsSection } from './LinkedAccounts';
 import { MIN_PASSWORD_LENGTH } from '../password/strength';
 import { PhoneSection, TwoStepSection } from './SecuritySections';
 import { StrengthHint } from './SignupPage';
-import { describeUserAgent } from './userAgent';
 import { EMAIL_PATTERN, MAX_NAME_LENGTH } from './validation';
 
 function NameSection() {
@@ -193,7 +193,6 @@ function ChangeEmailSection() {
 function SessionsSection({ reloadKey }: { reloadKey: number }) {
   const { client } = useAuth();
   const { t, problem } = useI18n();
-  const formatDate = useDateFormat();
   const [sessions, setSessions] = useState<SessionInfo[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -247,37 +246,11 @@ function SessionsSection({ reloadKey }: { reloadKey: number }) {
   }
 
   const others = sessions?.filter((s) => !s.current) ?? [];
-  const ordered = sessions ? [...sessions.filter((s) => s.current), ...others] : [];
   return (
     <Card title={t('sessions.section')}>
       <FormError message={error} />
       {sessions === null && !error ? <p role="status">{t('common.loading')}</p> : null}
-      {sessions !== null ? (
-        <ul className="sessions">
-          {ordered.map((s) => {
-            const device = describeUserAgent(s.user_agent) || t('sessions.unknownDevice');
-            return (
-              <li key={s.id} className={s.current ? 'session current' : 'session'}>
-                <div>
-                  <strong>{device}</strong>
-                  {s.current ? <span className="badge">{t('sessions.current')}</span> : null}
-                  <div className="muted">
-                    {t('sessions.lastUsed', { date: formatDate(s.last_used_at) })} ·{' '}
-                    {t('sessions.created', { date: formatDate(s.created_at) })}
-                    {s.ip ? <> · {t('sessions.ip', { ip: s.ip })}</> : null}
-                  </div>
-                </div>
-                {s.current ? null : (
-                  <button type="button" onClick={() => void revoke(s.id)} disabled={busyId === s.id}
-                    aria-label={t('sessions.revokeLabel', { device })}>
-                    {t('sessions.revoke')}
-                  </button>
-                )}
-              </li>
-            );
-          })}
-        </ul>
-      ) : null}
+      {sessions !== null ? <SessionList sessions={sessions} busyId={busyId} onRevoke={(id) => void revoke(id)} /> : null}
       {sessions !== null && others.length === 0 ? <p className="muted">{t('sessions.none')}</p> : null}
       {others.length > 1 ? (
         <button type="button" onClick={() => void revokeOthers()} disabled={busyId !== null}>

@@ -3,9 +3,11 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router-dom';
 import type { AdminUser, AdminUserDetail, UserPatch } from '../../api/admin';
+import type { SessionInfo } from '../../api/client';
 import { ApiError } from '../../api/problem';
 import { useAuth } from '../../auth/AuthProvider';
 import { Card, Field, focusFirstInvalid, FormError, Notice, PageTitle, splitError } from '../../components/forms';
+import { SessionList } from '../../components/SessionList';
 import { useI18n } from '../../i18n/I18nProvider';
 import { useDateFormat } from '../../i18n/useDateFormat';
 import { EMAIL_PATTERN, MAX_NAME_LENGTH } from '../validation';
@@ -239,6 +241,53 @@ function SecurityCard({ user, onChanged }: { user: AdminUserDetail; onChanged: (
   );
 }
 
+/** The user's sessions, each with a sign-out button (`GET/DELETE .../sessions`). */
+function SessionsCard({ user, reloadKey, onChanged }: { user: AdminUserDetail; reloadKey: number; onChanged: () => void }) {
+  const api = useAdminApi();
+  const { t, problem } = useI18n();
+  const [sessions, setSessions] = useState<SessionInfo[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [busyId, setBusyId] = useState<string | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    api.userSessions(user.id).then(
+      (list) => alive && (setSessions(list), setError(null)),
+      (err) => alive && setError(problem(err)),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [api, user.id, reloadKey, problem]);
+
+  async function revoke(id: string) {
+    setBusyId(id);
+    setDone(null);
+    setError(null);
+    try {
+      await api.revokeSession(user.id, id);
+      setSessions((list) => list?.filter((s) => s.id !== id) ?? null);
+      setDone(t('sessions.revoked'));
+      onChanged();
+    } catch (err) {
+      setError(problem(err));
+    } finally {
+      setBusyId(null);
+    }
+  }
+
+  return (
+    <Card title={t('admin.user.sessionsSection')}>
+      <FormError message={error} />
+      {sessions === null && !error ? <p role="status">{t('common.loading')}</p> : null}
+      {sessions !== null ? <SessionList sessions={sessions} busyId={busyId} onRevoke={(id) => void revoke(id)} /> : null}
+      {sessions !== null && sessions.length === 0 ? <p className="muted">{t('admin.user.noSessions')}</p> : null}
+      <Notice message={done} />
+    </Card>
+  );
+}
+
 function DeleteCard({ user }: { user: AdminUserDetail }) {
   const api = useAdminApi();
   const reauth = useReauth();
@@ -351,6 +400,7 @@ export function UserPage() {
       {self ? <p className="muted">{t('admin.user.selfHint')}</p> : <StatusCard user={user} onSaved={onSaved} />}
       <RolesCard user={user} onSaved={onSaved} />
       <SecurityCard user={user} onChanged={refresh} />
+      <SessionsCard user={user} reloadKey={reload} onChanged={refresh} />
       {self ? null : <DeleteCard user={user} />}
     </div>
   );

@@ -158,9 +158,32 @@ describe('user detail and re-authentication', () => {
       },
       'GET /api/me/sessions': () => json(200, { sessions: [{ id: 'old-session', current: true, created_at: '', last_used_at: '', ip: '', user_agent: '' }] }),
       'DELETE /api/me/sessions/old-session': () => noContent(),
+      'GET /api/admin/users/u7/sessions': () => json(200, { sessions: [] }),
       ...extra,
     };
   }
+
+  it("lists the user's sessions and signs one out", async () => {
+    const sessions = [
+      { id: 's-1', current: false, created_at: '2026-11-30T10:00:00Z', last_used_at: '2026-12-01T09:00:00Z', ip: '203.0.113.7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0' },
+      { id: 's-2', current: false, created_at: '2026-11-29T10:00:00Z', last_used_at: '2026-11-30T09:00:00Z', ip: '198.51.100.2', user_agent: '' },
+    ];
+    const calls = start(
+      '/admin/users/u7',
+      ADMIN,
+      detailServer(() => json(200, adminUser(7)), {
+        'GET /api/admin/users/u7/sessions': () => json(200, { sessions }),
+        'DELETE /api/admin/users/u7/sessions/s-1': () => noContent(),
+      }),
+    );
+    const card = await screen.findByRole('region', { name: 'Sessions' });
+    expect(await within(card).findByText(/203\.0\.113\.7/)).toBeTruthy();
+    const buttons = within(card).getAllByRole('button', { name: /^Sign out the session on/ });
+    expect(buttons).toHaveLength(2);
+    fireEvent.click(buttons[0]);
+    expect(await within(card).findByText('The session was signed out.')).toBeTruthy();
+    expect(calls.some((c) => c.method === 'DELETE' && c.path === '/api/admin/users/u7/sessions/s-1')).toBe(true);
+  });
 
   it('edits the name with a patch of only what changed', async () => {
     const calls = start('/admin/users/u7', ADMIN, detailServer((call) => json(200, { ...adminUser(7), ...(call.body as object) })));
@@ -193,7 +216,7 @@ describe('user detail and re-authentication', () => {
     expect(screen.queryByRole('dialog')).toBeNull();
     const login = calls.find((c) => c.path === '/api/auth/login');
     expect(login?.body).toEqual({ email: 'boss@example.com', password: 'admin password', mode: 'cookie' });
-    const order = calls.map((c) => `${c.method} ${c.path}`).filter((k) => /PATCH|login|sessions/.test(k));
+    const order = calls.map((c) => `${c.method} ${c.path}`).filter((k) => /PATCH|login|\/api\/me\/sessions/.test(k));
     expect(order).toEqual([
       'PATCH /api/admin/users/u7',
       'GET /api/me/sessions',
