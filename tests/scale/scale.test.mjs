@@ -402,6 +402,8 @@ test('keys rotate on A: the new key is published first, then signs, and its toke
   const rotatedAt = Date.now();
   // Running replicas reload the key ring from the database once a minute; a rolling restart
   // (as in an upgrade) picks the rotation up at once. nginx fails over during each restart.
+  // (Without the restart and with --publish-delay 0s, a replica that has not reloaded yet
+  // answers invalid_token for the new key's tokens and serves a JWKS without it.)
   await a.stop();
   a = await startServer({ port: portA, env: replicaEnv });
   apiA = client(a.url);
