@@ -81,9 +81,9 @@ export async function freePort() {
 /**
  * Starts `latchkey serve`.
  * @param {{env?: Record<string,string>, cookieSecure?: boolean, dir?: string,
- *          masterKey?: string, databaseUrl?: string, sqlite?: boolean}} options
+ *          masterKey?: string, databaseUrl?: string, sqlite?: boolean, port?: number}} options
  *   env overrides the defaults below; `dir`, `masterKey` and `databaseUrl` let a test restart a
- *   server on the same data; `sqlite` forces a private SQLite database even when
+ *   server on the same data; `port` restarts one where a proxy expects it; `sqlite` forces a private SQLite database even when
  *   LATCHKEY_TEST_DATABASE_URL is set (for tests that need their own key ring).
  * @returns {Promise<{url: string, dir: string, env: Record<string,string>, child, stop: () =>
  *   Promise<void>, output: () => string}>}
@@ -94,7 +94,7 @@ export async function startServer(options = {}) {
   }
   const ownDir = !options.dir;
   const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'latchkey-api-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const env = serverEnv({ dir, url, port, ...options });
   const child = spawn(BIN, ['serve'], {
