@@ -62,7 +62,9 @@ class RevocationListTest : public ::testing::Test {
     t.created_at = clock_.now();
     t.expires_at = clock_.now() + 24h;
     ASSERT_TRUE(repo_.create(s, t).ok());
-    if (revoke) ASSERT_TRUE(*repo_.revoke(id, clock_.now(), "logout"));
+    if (revoke) {
+      ASSERT_TRUE(*repo_.revoke(id, clock_.now(), "logout"));
+    }
   }
 
   FakeClock clock_;

@@ -325,6 +325,12 @@ class RecordingAudit final : public audit::AuditSink {
     return std::any_of(events.begin(), events.end(),
                        [&](const auto& e) { return e.type == type && e.outcome == outcome; });
   }
+  // How many events of `type` were recorded (the "exactly once per action" checks).
+  std::size_t count(const std::string& type) const {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.type == type; }));
+  }
   mutable std::mutex mutex_;
   std::vector<audit::Event> events;
 };

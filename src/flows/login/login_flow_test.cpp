@@ -155,6 +155,7 @@ TEST_F(FlowTest, ThrottlesPerAccountWithBackoffEvenForTheRightPassword) {
   EXPECT_EQ(locked.error().code, ErrorCode::kRateLimited);
   ASSERT_TRUE(locked.error().retry_after);
   EXPECT_GE(*locked.error().retry_after, 1);
+  EXPECT_EQ(audit_.count("login.throttled"), 1u);  // one lockout event for the one refused try
   clock_.advance(1s);
   EXPECT_TRUE(login("jane@example.com", kPassword));
   // Success resets the account's count.

@@ -229,6 +229,7 @@ TEST_F(SocialFlowTest, LinkModeAttachesToTheUserAndRefusesAnotherUsersIdentity) 
   EXPECT_TRUE(taken.link);
   EXPECT_EQ(error_of(taken), "identity_already_linked");
   EXPECT_EQ(identities_.rows.size(), 1u);
+  EXPECT_EQ(audit_.count("social.linked"), 1u);  // the refused second link is not a link
 }
 
 TEST_F(SocialFlowTest, UnlinkKeepsALoginMethodAndHidesOtherUsersIdentities) {
@@ -244,8 +245,10 @@ TEST_F(SocialFlowTest, UnlinkKeepsALoginMethodAndHidesOtherUsersIdentities) {
   ASSERT_FALSE(last);
   EXPECT_EQ(last.error().code, ErrorCode::kLastLoginMethod);
   ASSERT_TRUE(users_.set_password_hash(identity.user_id, "$argon2id$x", clock_.now()));
+  EXPECT_EQ(audit_.count("social.unlinked"), 0u);  // refusals are not unlinks
   EXPECT_TRUE(flow.unlink(identity.user_id, identity.id, {}));
   EXPECT_TRUE(identities_.rows.empty());
+  EXPECT_EQ(audit_.count("social.unlinked"), 1u);
 }
 
 TEST_F(SocialFlowTest, ProviderDownIsAProviderError) {

@@ -131,6 +131,9 @@ TEST_F(EmailFlowTest, TheLinkActivatesOnceOnly) {
   EXPECT_TRUE(user(id).email_verified);
   EXPECT_FALSE(done->tokens);  // login_after_verification is off
   EXPECT_EQ(verify_token(token).error().code, ErrorCode::kVerificationTokenUsed);
+  // One verification event; the replay is recorded as a failed attempt, not a second one.
+  EXPECT_EQ(audit_.count("email.verified"), 1u);
+  EXPECT_TRUE(audit_.saw("email.verify", "failure"));
 }
 
 TEST_F(EmailFlowTest, EachBadTokenHasItsOwnCode) {
