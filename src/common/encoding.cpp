@@ -275,14 +275,14 @@ std::optional<std::string> unescape(std::string_view s, bool plus_as_space) {
   return out;
 }
 
-std::optional<std::string> form_decode(std::string_view s) {
-  return unescape(s, true);
-}
-
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view s) {
   return unescape(s, false);
+}
+
+std::optional<std::string> form_decode(std::string_view s) {
+  return unescape(s, true);
 }
 
 std::string percent_encode(std::string_view s) {

@@ -65,6 +65,8 @@ std::string xml_escape(std::string_view s);
 
 // URL percent-decoding (RFC 3986; '+' stays '+'); nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s);
+// A form / query-string component: '+' is ' ', then %XX escapes; nullopt on a malformed escape.
+std::optional<std::string> form_decode(std::string_view s);
 
 // RFC 3986 percent-encoding of every byte outside the unreserved set A-Z a-z 0-9 - . _ ~
 // (so ' ' is %20, never '+').                    percent_encode("a b&c") == "a%20b%26c"
