@@ -48,7 +48,8 @@ Result<std::map<std::string, std::string>> query_params(
   auto params = http::parse_query(ctx.query);
   if (!params) return params.error();
   for (const auto& [k, v] : *params) {
-    if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) ==
+    const std::string& name = k;  // clang 14 cannot capture a structured binding
+    if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; }) ==
         allowed.end()) {
       return bad_param(k, "unknown query parameter: " + k);
     }

@@ -310,7 +310,7 @@ flows::AdminFlow& AdminCli::admin() {
   return parts_->admin;
 }
 
-int serve(const config::Config& config) {
+int with_application(const config::Config& config, const std::function<int(http::Pipeline&)>& use) {
   Core core(config);
   core.open_database(/*migrate=*/true);
   auto& ring = core.key_ring();
@@ -519,18 +519,6 @@ int serve(const config::Config& config) {
                            config.server.public_url.rfind("https://", 0) == 0},
                           router, workers, metrics, api::bearer_authenticator(verify_access), &web);
 
-  auto [host, port] = split_listen(config.server.listen);
-  http::ServerOptions options;
-  options.address = host;
-  options.port = port;
-  options.io_threads = config.server.io_threads;
-  options.max_body_bytes = config.server.max_body_bytes;
-  options.max_header_bytes = config.server.max_header_bytes;
-  options.header_timeout = config.server.header_timeout;
-  options.idle_timeout = config.server.idle_timeout;
-  http::Server server(options, pipeline);
-  server.bind();
-
   // Housekeeping: other replicas' revocations and key rotations, expired KV entries, expired
   // sessions.
   std::atomic<bool> running{true};
@@ -556,6 +544,16 @@ int serve(const config::Config& config) {
       (void)admin.purge_audit(config.audit.retention);
     }
   });
+  // Stops the background work however `use` ends (a listener that cannot bind throws).
+  struct Stop {
+    std::function<void()> run;
+    ~Stop() { run(); }
+  } stop{[&] {
+    running = false;
+    housekeeping.join();
+    workers.stop();
+    dispatcher.stop();  // after the workers: nothing queues mail any more
+  }};
   dispatcher.start();
   if (auto* redis = dynamic_cast<kv::RedisKeyValue*>(core.kv.get())) {
     // Not fatal: throttled actions answer 503 until Redis is reachable, then recover by themselves.
@@ -564,17 +562,30 @@ int serve(const config::Config& config) {
     }
   }
 
-  server.run([&] {
-    log::info("listening", {{"address", host + ":" + std::to_string(server.port())},
-                            {"public_url", config.server.public_url},
-                            {"web_app", web.empty() ? "not built" : "served"}});
+  log::info("application ready", {{"public_url", config.server.public_url},
+                                  {"web_app", web.empty() ? "not built" : "served"}});
+  return use(pipeline);
+}
+
+int serve(const config::Config& config) {
+  return with_application(config, [&config](http::Pipeline& pipeline) {
+    const auto [host, port] = split_listen(config.server.listen);
+    http::ServerOptions options;
+    options.address = host;
+    options.port = port;
+    options.io_threads = config.server.io_threads;
+    options.max_body_bytes = config.server.max_body_bytes;
+    options.max_header_bytes = config.server.max_header_bytes;
+    options.header_timeout = config.server.header_timeout;
+    options.idle_timeout = config.server.idle_timeout;
+    http::Server server(options, pipeline);
+    server.bind();
+    server.run([&] {
+      log::info("listening", {{"address", options.address + ":" + std::to_string(server.port())}});
+    });
+    log::info("stopped", {});
+    return 0;
   });
-  running = false;
-  housekeeping.join();
-  workers.stop();
-  dispatcher.stop();  // after the workers: nothing queues mail any more
-  log::info("stopped", {});
-  return 0;
 }
 
 }  // namespace latchkey::app

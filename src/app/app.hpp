@@ -3,6 +3,7 @@
 // Sub-commands take what they need: `Core` (storage, crypto, domain services) for the CLI, and
 // `serve()` builds the HTTP server on top of it.
 
+#include <functional>
 #include <memory>
 
 #include "audit/audit.hpp"
@@ -16,6 +17,7 @@
 #include "flows/recovery/recovery_flow.hpp"
 #include "flows/settings/settings_flow.hpp"
 #include "flows/signup/signup_flow.hpp"
+#include "http/pipeline.hpp"
 #include "identity/identity_repository.hpp"
 #include "identity/roles.hpp"
 #include "identity/user_repository.hpp"
@@ -98,6 +100,12 @@ class AdminCli {
   struct Parts;
   std::unique_ptr<Parts> parts_;
 };
+
+// Builds every service, the router and the pipeline from `config` (opening and migrating the
+// database), starts the background work (mail dispatcher, housekeeping), and calls `use` with the
+// pipeline; stops the background work when `use` returns or throws. Returns what `use` returns.
+// serve() hands the pipeline to an http::Server; fuzz targets feed it requests directly.
+int with_application(const config::Config& config, const std::function<int(http::Pipeline&)>& use);
 
 // Runs the server until SIGTERM/SIGINT. Returns the process exit code.
 int serve(const config::Config& config);
