@@ -391,8 +391,7 @@ int with_application(const config::Config& config, const std::function<int(http:
       derive_key(master, "latchkey/recovery-code-key/v1"),
       {config.mfa.totp_issuer, config.mfa.challenge_ttl, sc.code_attempts, mc.product_name});
   flows::PhoneFlow phone(*core.users, sms_codes, sms_quota, *core.kv, core.verifier, mailer,
-                         session_service, &mfa, *core.unit_of_work, core.audit, core.clock,
-                         core.random,
+                         session_service, &mfa, core.audit, core.clock, core.random,
                          {config.phone.default_region, config.signup.phone_enabled, mc.product_name,
                           mc.default_locale});
 

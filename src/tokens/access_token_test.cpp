@@ -233,7 +233,7 @@ TEST_F(AccessTokenEs256Test, IssuerNeedsALoadedRing) {
   auto r = issuer.issue({.sub = "u"});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInternal);
-  EXPECT_THROW(issuer.issue({}), std::invalid_argument);
+  EXPECT_THROW((void)issuer.issue({}), std::invalid_argument);
   EXPECT_THROW(AccessTokenIssuer(ring_, clock_, random_, {.issuer = "", .audience = kAudience}),
                std::invalid_argument);
   EXPECT_THROW(AccessTokenVerifier(ring_, clock_, {.issuer = kIssuer, .audience = ""}),

@@ -23,7 +23,7 @@ Error rate_limited() {
 
 PhoneFlow::PhoneFlow(identity::UserRepository& users, methods::SmsCodes& codes, SendQuota& quota,
                      kv::KeyValue& kv, PasswordVerifier& passwords, courier::Mailer& mailer,
-                     sessions::SessionService& sessions, SecondFactorGate* gate, UnitOfWork& uow,
+                     sessions::SessionService& sessions, SecondFactorGate* gate,
                      audit::AuditSink& audit, const Clock& clock, Random& random,
                      PhoneOptions options)
     : users_(users),
@@ -34,7 +34,6 @@ PhoneFlow::PhoneFlow(identity::UserRepository& users, methods::SmsCodes& codes, 
       mailer_(mailer),
       sessions_(sessions),
       gate_(gate),
-      uow_(uow),
       audit_(audit),
       clock_(clock),
       random_(random),

@@ -11,7 +11,6 @@
 #include "common/clock.hpp"
 #include "common/random.hpp"
 #include "common/result.hpp"
-#include "common/unit_of_work.hpp"
 #include "courier/mailer.hpp"
 #include "flows/login/login_flow.hpp"
 #include "flows/login/second_factor.hpp"
@@ -34,8 +33,8 @@ class PhoneFlow {
  public:
   PhoneFlow(identity::UserRepository& users, methods::SmsCodes& codes, SendQuota& quota,
             kv::KeyValue& kv, PasswordVerifier& passwords, courier::Mailer& mailer,
-            sessions::SessionService& sessions, SecondFactorGate* gate, UnitOfWork& uow,
-            audit::AuditSink& audit, const Clock& clock, Random& random, PhoneOptions options);
+            sessions::SessionService& sessions, SecondFactorGate* gate, audit::AuditSink& audit,
+            const Clock& clock, Random& random, PhoneOptions options);
 
   // Sends a code to the number for the signed-in user. Returns the number in E.164.
   Result<std::string> start_verification(const std::string& user_id, const std::string& phone,
@@ -65,7 +64,6 @@ class PhoneFlow {
   courier::Mailer& mailer_;
   sessions::SessionService& sessions_;
   SecondFactorGate* gate_;
-  UnitOfWork& uow_;
   audit::AuditSink& audit_;
   const Clock& clock_;
   Random& random_;
