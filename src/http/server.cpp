@@ -96,14 +96,37 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
+    header_bytes_ = 0;
     stream_.expires_after(server_.options.header_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    read_header_some();
   }
 
-  void on_header(beast::error_code ec, std::size_t) {
-    if (ec) return on_read_error(ec);
+  // Beast's header_limit bounds what one parse call sees, not the whole header: fields parsed
+  // from earlier reads are consumed and the window starts again. So count the header bytes the
+  // parser took across reads ourselves (an endless stream of small fields would otherwise grow
+  // the request until the header timeout).
+  void read_header_some() {
+    bhttp::async_read_some(stream_, buffer_, *parser_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t used) {
+                             if (ec) return self->on_read_error(ec);
+                             self->header_bytes_ += used;
+                             if (self->header_bytes_ > self->server_.options.max_header_bytes) {
+                               return self->reply_error(ErrorCode::kHeadersTooLarge,
+                                                        "request header fields are too large");
+                             }
+                             if (!self->parser_->is_header_done()) return self->read_header_some();
+                             self->on_header();
+                           });
+  }
+
+  void on_header() {
     auto& req = parser_->get();
+    // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked leaves the body length
+    // unknown (Beast would read no body and take the rest as the next request: a smuggling
+    // shape). Refuse it and close.
+    if (req.find(bhttp::field::transfer_encoding) != req.end() && !parser_->chunked()) {
+      return reply_error(ErrorCode::kInvalidRequest, "unsupported Transfer-Encoding");
+    }
     // Refuse an oversized declared body before reading it.
     if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
       return reply_error(ErrorCode::kPayloadTooLarge, "request body is too large");
@@ -214,6 +237,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
   std::array<char, 16 * 1024> drain_buffer_{};
   std::size_t drained_ = 0;
+  std::size_t header_bytes_ = 0;
 };
 
 void Server::Impl::do_accept() {
