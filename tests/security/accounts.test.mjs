@@ -20,6 +20,7 @@ import {
   assertStatus,
   parseSetCookies,
   decodeJwt,
+  runCli,
   MANY_LOGIN_FAILURES,
 } from '../api/harness.mjs';
 import { check, show } from './lib.mjs';
@@ -429,4 +430,89 @@ test('open redirect: callback failures go to the public URL only, whatever the q
     assert.deepEqual(res.setCookies.filter((c) => !c.startsWith('__Secure-latchkey_social=;')), [], show(res));
   }
   assertProblem(await api.get('/api/auth/social/nope/start?return_to=https://evil.example/'), 404, 'not_found');
+});
+
+// --- administration: LIKE wildcards, sort/filter injection, mass assignment -------------------
+
+/** An administrator made with the CLI (as an operator would), logged in. */
+async function newAdmin() {
+  const email = randomEmail('admin');
+  const password = strongPassword();
+  const made = await runCli(['user', 'create', '--email', email, '--admin', '--password-stdin'], {
+    env: srv.env,
+    stdin: `${password}\n`,
+    cwd: srv.dir,
+  });
+  assert.equal(made.code, 0, `${made.stdout}\n${made.stderr}`);
+  return { email, password, tokens: await login(api, email, password) };
+}
+
+test('admin search: LIKE wildcards and quotes in q match literally, never everyone', async () => {
+  const admin = await newAdmin();
+  const tag = randomHex(4);
+  await newUser(api, { name: `%${tag} percent` });
+  await newUser(api, { name: `_${tag} underscore` });
+  await newUser(api, { name: `O'Hara ${tag}` });
+  // A shared database holds users of earlier runs: the bare wildcards only have to match
+  // literally; the tagged queries must find this run's user.
+  for (const [q, expected] of [
+    ['%', null],
+    ['_', null],
+    [`%${tag}`, `%${tag} percent`],
+    [`_${tag}`, `_${tag} underscore`],
+    [`o'hara ${tag}`, `O'Hara ${tag}`],
+  ]) {
+    const res = await api.get(`/api/admin/users?limit=100&q=${encodeURIComponent(q)}`, { token: admin.tokens.access_token });
+    assertStatus(res, 200);
+    const names = res.body.users.map((u) => u.name);
+    if (expected) assert.deepEqual(names, [expected], `q=${q}`);
+    for (const u of res.body.users) {
+      const hit = [u.email, u.name, u.phone].some((v) => (v ?? '').toLowerCase().startsWith(q.toLowerCase()));
+      assert.ok(hit, `q=${q} matched ${JSON.stringify(u)} although no field starts with it`);
+    }
+  }
+  for (const q of ["' OR '1'='1", '!%', '\\%']) {
+    const res = await api.get(`/api/admin/users?q=${encodeURIComponent(q)}`, { token: admin.tokens.access_token });
+    assertStatus(res, 200);
+    assert.deepEqual(res.body.users, [], `q=${q}`);
+  }
+});
+
+test('admin list: sort and filter values are an allow-list, never SQL', async () => {
+  const admin = await newAdmin();
+  for (const [param, value] of [
+    ['sort', 'email; DROP TABLE users'],
+    ['sort', 'password_hash'],
+    ['sort', '(SELECT 1)'],
+    ['status', "active' OR '1'='1"],
+    ['verified', '1 OR 1=1'],
+    ['limit', '1; DELETE FROM users'],
+  ]) {
+    const res = await api.get(`/api/admin/users?${param}=${encodeURIComponent(value)}`, { token: admin.tokens.access_token });
+    assertProblem(res, 400, 'invalid_field', param);
+  }
+  assertStatus(await api.get('/api/admin/users?sort=-email', { token: admin.tokens.access_token }), 200);
+});
+
+test('admin mass assignment: PATCH of id, password_hash or created_at is refused', async () => {
+  const admin = await newAdmin();
+  const user = await newUser(api, { name: 'Target' });
+  const id = decodeJwt(user.tokens.access_token).payload.sub;
+  const before = (await api.get(`/api/admin/users/${id}`, { token: admin.tokens.access_token })).body;
+  for (const [field, value] of [
+    ['id', '00000000-0000-7000-8000-000000000001'],
+    ['password_hash', '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA'],
+    ['created_at', '2000-01-01T00:00:00Z'],
+    ['has_password', false],
+  ]) {
+    const res = await api.patch(`/api/admin/users/${id}`, { name: 'Changed', [field]: value }, { token: admin.tokens.access_token });
+    assertProblem(res, 400, 'invalid_field', field);
+  }
+  const after = (await api.get(`/api/admin/users/${id}`, { token: admin.tokens.access_token })).body;
+  assert.deepEqual(after, before);
+  await login(api, user.email, user.password);
+  // A plain user reaching the admin API gets 403 and changes nothing.
+  const res = await api.patch(`/api/admin/users/${id}`, { roles: ['admin', 'user'] }, { token: user.tokens.access_token });
+  assertProblem(res, 403, 'forbidden');
+  assert.deepEqual((await api.get(`/api/admin/users/${id}`, { token: admin.tokens.access_token })).body.roles, before.roles);
 });

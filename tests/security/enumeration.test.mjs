@@ -22,7 +22,10 @@ let active; // {email, password} of an active account
 let pending; // {email, password} of an account waiting for verification
 
 before(async () => {
+  // A private SQLite database: on a shared database another server's dispatcher could deliver
+  // (and so hide) the mails this file reads from its own log directory.
   srv = await startServer({
+    sqlite: true,
     env: {
       ...MANY_LOGIN_FAILURES,
       LATCHKEY_SECURITY_LOGIN_FREE_ATTEMPTS: '1000',
