@@ -404,7 +404,11 @@ test('open redirect: social start refuses every foreign return_to with 400 and s
   // The allowed prefix passes, and the redirect goes to the provider, not to return_to.
   const ok = await api.get(`/api/auth/social/gh/start?return_to=${encodeURIComponent(`${APP}welcome`)}`);
   assertStatus(ok, 302);
-  assert.equal(new URL(ok.headers.get('location')).origin, 'https://github.com');
+  const location = new URL(ok.headers.get('location'));
+  assert.equal(location.origin, 'https://github.com');
+  assert.equal(location.searchParams.get('code_challenge_method'), 'S256');
+  assert.match(location.searchParams.get('state') ?? '', /^[A-Za-z0-9_-]{32,}$/);
+  assert.ok(!location.href.includes('app.example.com'), 'return_to stays on the server, not in the URL');
 });
 
 test('open redirect: linking refuses every foreign return_to with 400', async () => {
@@ -458,6 +462,9 @@ test('admin search: LIKE wildcards and quotes in q match literally, never everyo
   for (const [q, expected] of [
     ['%', null],
     ['_', null],
+    ["' OR '1'='1", null], // other tests store this very name: only literal matches
+    ['!%', null],
+    ['\\%', null],
     [`%${tag}`, `%${tag} percent`],
     [`_${tag}`, `_${tag} underscore`],
     [`o'hara ${tag}`, `O'Hara ${tag}`],
@@ -470,11 +477,6 @@ test('admin search: LIKE wildcards and quotes in q match literally, never everyo
       const hit = [u.email, u.name, u.phone].some((v) => (v ?? '').toLowerCase().startsWith(q.toLowerCase()));
       assert.ok(hit, `q=${q} matched ${JSON.stringify(u)} although no field starts with it`);
     }
-  }
-  for (const q of ["' OR '1'='1", '!%', '\\%']) {
-    const res = await api.get(`/api/admin/users?q=${encodeURIComponent(q)}`, { token: admin.tokens.access_token });
-    assertStatus(res, 200);
-    assert.deepEqual(res.body.users, [], `q=${q}`);
   }
 });
 
