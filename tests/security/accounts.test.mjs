@@ -302,6 +302,49 @@ test('SQL metacharacters in path ids and query strings are just unknown ids', as
   assertStatus(await refresh(user.tokens.refresh_token), 200);
 });
 
+test('SQL metacharacters in every other field get that field\'s own refusal, never a 500', async () => {
+  const user = await newUser(api, { name: 'Unchanged' });
+  const t = user.tokens.access_token;
+  const X = "x' OR '1'='1'; DROP TABLE users; --";
+  const enc = encodeURIComponent(X);
+  const cases = [
+    ['POST', '/api/auth/verify-email', { token: X }, null, 400, 'verification_token_invalid'],
+    ['POST', '/api/auth/verify-email', { email: X, code: '123456' }, null, 400, 'invalid_email', 'email'],
+    ['POST', '/api/auth/verify-email', { email: user.email, code: X }, null, 400, 'invalid_field', 'code'],
+    ['POST', '/api/auth/verify-email/resend', { email: X }, null, 400, 'invalid_email', 'email'],
+    ['POST', '/api/auth/password/forgot', { email: X }, null, 400, 'invalid_email', 'email'],
+    ['POST', '/api/auth/password/reset', { token: X, password: strongPassword() }, null, 400, 'verification_token_invalid'],
+    ['POST', '/api/auth/mfa/verify', { mfa_token: X, method: 'totp', code: '123456' }, null, 401, 'invalid_mfa_token'],
+    ['POST', '/api/auth/mfa/verify', { mfa_token: 'abc', method: X, code: '123456' }, null, 400, 'invalid_field', 'method'],
+    ['POST', '/api/auth/mfa/sms', { mfa_token: X }, null, 401, 'invalid_mfa_token'],
+    ['POST', '/api/auth/sms/start', { phone: X }, null, 400, 'invalid_field', 'phone'],
+    ['POST', '/api/auth/sms/verify', { phone: X, code: '123456' }, null, 400, 'invalid_field', 'phone'],
+    ['POST', '/api/auth/refresh', { refresh_token: X }, null, 401, 'invalid_refresh_token'],
+    ['POST', '/api/me/email', { new_email: X, password: user.password }, t, 400, 'invalid_email', 'new_email'],
+    ['POST', '/api/me/password', { current: X, new: strongPassword() }, t, 401, 'invalid_credentials', 'current'],
+    ['POST', '/api/me/phone', { phone: X }, t, 400, 'invalid_field', 'phone'],
+    ['POST', '/api/me/phone/verify', { code: X }, t, 400, 'invalid_field', 'code'],
+    ['DELETE', '/api/me', { password: X }, t, 401, 'invalid_credentials', 'password'],
+    ['POST', '/api/me/mfa/totp/confirm', { code: X }, t, 400, 'invalid_field', 'code'],
+    ['DELETE', '/api/me/mfa/totp', { password: X, code: '123456' }, t, 401, 'invalid_credentials', 'password'],
+    ['POST', '/api/me/mfa/recovery-codes', { password: X, code: '123456' }, t, 401, 'invalid_credentials', 'password'],
+    ['DELETE', `/api/me/identities/${enc}`, undefined, t, 404, 'not_found'],
+    ['POST', `/api/me/identities/${enc}/link`, { return_to: APP }, t, 404, 'not_found'],
+    ['GET', `/api/auth/social/${enc}/start`, undefined, null, 404, 'not_found'],
+  ];
+  for (const [method, path, json, token, status, code, field] of cases) {
+    const res = await api(method, path, { json, token: token ?? undefined });
+    assertProblem(res, status, code, field);
+  }
+  // Logout is idempotent: an unknown refresh token (of any shape) is a 204 that ends nothing.
+  assertStatus(await api.post('/api/auth/logout', { refresh_token: X }), 204);
+  assertStatus(await check(api, t), 200);
+  const me = await api.get('/api/me', { token: t });
+  assert.equal(me.body.name, 'Unchanged');
+  assert.equal(me.body.email, user.email);
+  await login(api, user.email, user.password);
+});
+
 // --- Unicode confusables and NUL bytes ----------------------------------------------------------
 
 test('confusable and invisible characters in e-mails are refused, and never reach the victim', async () => {
