@@ -127,6 +127,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (req.find(bhttp::field::transfer_encoding) != req.end() && !parser_->chunked()) {
       return reply_error(ErrorCode::kInvalidRequest, "unsupported Transfer-Encoding");
     }
+    // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host. Latchkey never builds URLs
+    // from it, but a proxy in front might pick another of two, so the message is refused.
+    if (req.version() == 11 && req.count(bhttp::field::host) != 1) {
+      return reply_error(ErrorCode::kInvalidRequest, "an HTTP/1.1 request needs exactly one Host");
+    }
     // Refuse an oversized declared body before reading it.
     if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
       return reply_error(ErrorCode::kPayloadTooLarge, "request body is too large");
