@@ -223,6 +223,14 @@ test('smuggling: bare LF line ends and a CR inside the request target are refuse
   await smuggle(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n`);
 });
 
+test('an HTTP/1.1 request with two Host headers, or none, is refused', async () => {
+  await smuggle(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nHost: evil.example\r\n\r\n`);
+  await smuggle('GET /healthz HTTP/1.1\r\n\r\n');
+  // HTTP/1.0 had no Host requirement.
+  const { statuses } = await rawExchange(srv.url, 'GET /healthz HTTP/1.0\r\n\r\n');
+  assert.deepEqual(statuses, [200]);
+});
+
 test('obs-fold: a folded header is unfolded (RFC 9112 5.2); folded lengths cannot smuggle', async () => {
   // A folded value is read as one value joined by a space, never as a line of its own.
   const { statuses, text } = await rawExchange(

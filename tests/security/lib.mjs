@@ -113,10 +113,10 @@ export function rawExchange(base, bytes, { timeoutMs = 5000 } = {}) {
 export function firstJsonBody(text) {
   const start = text.indexOf('\r\n\r\n');
   if (start < 0) return undefined;
-  const rest = text.slice(start + 4);
-  const end = rest.indexOf('HTTP/1.');
+  const length = /\r\nContent-Length: *(\d+)/i.exec(text.slice(0, start));
+  const rest = Buffer.from(text.slice(start + 4), 'latin1');
   try {
-    return JSON.parse(end >= 0 ? rest.slice(0, end) : rest);
+    return JSON.parse((length ? rest.subarray(0, Number(length[1])) : rest).toString('utf8'));
   } catch {
     return undefined;
   }
