@@ -210,6 +210,24 @@ test('cookie mode sets __Host- cookies: Secure, HttpOnly refresh, SameSite=Stric
   assert.equal(res.body.refresh_token, undefined, 'no refresh token in the body in cookie mode');
 });
 
+test('session fixation: a login ignores a refresh cookie planted before it and sets a new one', async () => {
+  const attacker = await newUser(api);
+  const planted = (await cookieLogin(attacker)).refresh;
+  const victim = await newUser(api);
+  const res = await api.post('/api/auth/login', { email: victim.email, password: victim.password, mode: 'cookie' }, {
+    headers: { cookie: `${REFRESH}=${planted}; ${CSRF}=planted` },
+  });
+  assertStatus(res, 200);
+  const cookies = parseSetCookies(res.setCookies);
+  assert.notEqual(cookies[REFRESH].value, planted);
+  assert.notEqual(cookies[CSRF].value, 'planted');
+  assert.equal(decodeJwt(res.body.access_token).payload.email, victim.email);
+  // The planted (attacker's) session is untouched and still the attacker's.
+  const again = await cookieRefresh(`${REFRESH}=${planted}; ${CSRF}=x`, 'x');
+  assertStatus(again, 200);
+  assert.equal(decodeJwt(again.body.access_token).payload.email, attacker.email);
+});
+
 // --- mass assignment ------------------------------------------------------------------------------
 
 for (const [field, value] of [

@@ -322,6 +322,19 @@ test('a bearer credential that is not a JWT (garbage, empty, binary) is refused'
   assert.equal(res.headers.get('www-authenticate'), 'Bearer', show(res));
 });
 
+test('a valid access token in the URL, a cookie or a non-Bearer scheme is not accepted', async () => {
+  const token = victim.tokens.access_token;
+  for (const q of [`access_token=${token}`, `token=${token}`, `jwt=${token}`]) {
+    assertProblem(await api.get(`/api/me?${q}`), 401, 'unauthenticated');
+    assertProblem(await api.get(`/api/auth/check?${q}`), 401, 'unauthenticated');
+  }
+  assertProblem(await api.get('/api/me', { headers: { cookie: `access_token=${token}; __Host-latchkey_access=${token}` } }), 401, 'unauthenticated');
+  for (const scheme of ['Token', 'JWT', 'Basic', 'Bearer:', 'Bearertoken']) {
+    assertProblem(await api.get('/api/me', { headers: { authorization: `${scheme} ${token}` } }), 401, 'unauthenticated');
+  }
+  await genuineStillWorks();
+});
+
 // --- foreign audience and issuer: a genuine signature from a server that shares our keys ------
 
 test('a token signed with our key for another audience or issuer is refused', async () => {
