@@ -101,22 +101,53 @@ class Session : public std::enable_shared_from_this<Session> {
     read_header_some();
   }
 
-  // Beast's header_limit bounds what one parse call sees, not the whole header: fields parsed
-  // from earlier reads are consumed and the window starts again. So count the header bytes the
-  // parser took across reads ourselves (an endless stream of small fields would otherwise grow
-  // the request until the header timeout).
+  // The header is parsed here rather than by http::async_read_header, for two rules Beast does
+  // not keep:
+  //  - the header limit holds for the whole header: Beast's header_limit bounds one parse call,
+  //    and fields parsed from earlier reads are consumed, so an endless stream of small fields
+  //    would grow the request until the header timeout;
+  //  - obs-fold (a field line continued on the next line) is refused, as nginx does, instead of
+  //    unfolded: a proxy that reads it differently could be made to disagree on the framing.
+  //    Beast consumes a field only after seeing the byte that follows its CRLF, so every fold is
+  //    still in the unparsed buffer when this looks.
   void read_header_some() {
-    bhttp::async_read_some(stream_, buffer_, *parser_,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t used) {
-                             if (ec) return self->on_read_error(ec);
-                             self->header_bytes_ += used;
-                             if (self->header_bytes_ > self->server_.options.max_header_bytes) {
-                               return self->reply_error(ErrorCode::kHeadersTooLarge,
-                                                        "request header fields are too large");
-                             }
-                             if (!self->parser_->is_header_done()) return self->read_header_some();
-                             self->on_header();
-                           });
+    while (buffer_.size() > 0) {
+      const auto data = buffer_.data();
+      if (has_obs_fold({static_cast<const char*>(data.data()), data.size()})) {
+        return reply_error(ErrorCode::kInvalidRequest, "obsolete line folding is not accepted");
+      }
+      beast::error_code ec;
+      const auto used = parser_->put(data, ec);
+      buffer_.consume(used);
+      header_bytes_ += used;
+      if (header_bytes_ > server_.options.max_header_bytes) {
+        return reply_error(ErrorCode::kHeadersTooLarge, "request header fields are too large");
+      }
+      if (parser_->is_header_done()) return on_header();
+      if (ec == bhttp::error::need_more || (!ec && used == 0)) break;
+      if (ec) return on_read_error(ec);
+    }
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec == asio::error::eof && self->parser_->got_some()) {
+                                self->parser_->put_eof(ec);  // a request cut short: 400
+                                if (!ec) ec = bhttp::error::partial_message;
+                              }
+                              if (ec) return self->on_read_error(ec);
+                              self->buffer_.commit(n);
+                              self->read_header_some();
+                            });
+  }
+
+  // CRLF followed by a space or tab before the end of the header section.
+  static bool has_obs_fold(std::string_view bytes) {
+    const auto end = bytes.find("\r\n\r\n");
+    if (end != std::string_view::npos) bytes = bytes.substr(0, end + 2);
+    for (auto at = bytes.find("\r\n"); at != std::string_view::npos && at + 2 < bytes.size();
+         at = bytes.find("\r\n", at + 2)) {
+      if (bytes[at + 2] == ' ' || bytes[at + 2] == '\t') return true;
+    }
+    return false;
   }
 
   void on_header() {
