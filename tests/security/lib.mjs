@@ -86,7 +86,7 @@ export async function startAttackerServer(body) {
  * the connection (or `timeoutMs` passes). Returns the answer as latin1 text and the list of
  * HTTP status codes found at the starts of responses, in order.
  */
-export function rawExchange(base, bytes, { timeoutMs = 5000 } = {}) {
+export function rawExchange(base, bytes, { timeoutMs = 5000, gapMs = 100 } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(base);
     const chunks = [];
@@ -97,16 +97,54 @@ export function rawExchange(base, bytes, { timeoutMs = 5000 } = {}) {
     socket.on('close', () => {
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString('latin1');
-      const statuses = [...text.matchAll(/(?:^|\r\n)HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
-      resolve({ text, statuses });
+      resolve({ text, statuses: responseStatuses(text) });
     });
-    socket.on('connect', () => {
-      socket.write(bytes);
+    socket.on('connect', async () => {
+      // `bytes` may be a list of pieces, sent `gapMs` apart (a header split across reads).
+      for (const piece of Array.isArray(bytes) ? bytes : [bytes]) {
+        if (socket.destroyed) break;
+        socket.write(piece);
+        if (Array.isArray(bytes)) await new Promise((r) => setTimeout(r, gapMs));
+      }
       // Half-close after a moment so that a server waiting for more bytes sees the end.
       setTimeout(() => socket.end(), 300);
     });
     socket.on('timeout', () => reject(new Error('timeout')));
   });
+}
+
+/**
+ * The status codes of the responses in `text`, in order, walking each response by its framing
+ * (Content-Length, chunked, or none for 1xx/204/304). Trailing bytes that are not a response
+ * make it throw, so nothing unexpected goes unnoticed.
+ */
+export function responseStatuses(text) {
+  const out = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    const m = /^HTTP\/1\.[01] (\d{3}) /.exec(rest);
+    if (end < 0 || !m) throw new Error(`not an HTTP response: ${JSON.stringify(rest.slice(0, 200))}`);
+    const status = Number(m[1]);
+    out.push(status);
+    const head = rest.slice(0, end);
+    let body = rest.slice(end + 4);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+      for (;;) {
+        const eol = body.indexOf('\r\n');
+        const size = parseInt(body.slice(0, eol), 16);
+        body = body.slice(eol + 2 + size + 2);
+        if (size === 0) break;
+      }
+    } else if (length) {
+      body = body.slice(Number(length[1]));
+    } else if (!(status < 200 || status === 204 || status === 304)) {
+      body = ''; // read until close
+    }
+    rest = body;
+  }
+  return out;
 }
 
 /** The body of the first response in a raw answer, parsed as JSON (or undefined). */
