@@ -12,6 +12,7 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 std::optional<std::string> cookie_value(const Request& req, std::string_view name) {
+  std::optional<std::string> found;
   for (auto it = req.find(Field::cookie); it != req.end() && it->name() == Field::cookie; ++it) {
     std::string_view rest = it->value();
     while (!rest.empty()) {
@@ -25,10 +26,13 @@ std::optional<std::string> cookie_value(const Request& req, std::string_view nam
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
         value = value.substr(1, value.size() - 2);
       }
-      return std::string(value);
+      // The same name twice with different values is ambiguous: a cookie tossed in by a
+      // sibling domain or a more specific path could win. Trust neither.
+      if (found && *found != value) return std::nullopt;
+      found = std::string(value);
     }
   }
-  return std::nullopt;
+  return found;
 }
 
 std::string set_cookie_header(const CookieSpec& spec) {

@@ -9,8 +9,9 @@
 
 namespace latchkey::http {
 
-// The value of the first cookie called `name` in the request's Cookie header(s), if any.
-// Malformed pairs are skipped; values are returned as sent (no decoding).
+// The value of the cookie called `name` in the request's Cookie header(s), if any. Malformed
+// pairs are skipped; values are returned as sent (no decoding). A name sent more than once with
+// different values (cookie tossing) counts as absent.
 std::optional<std::string> cookie_value(const Request& req, std::string_view name);
 
 struct CookieSpec {

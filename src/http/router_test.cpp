@@ -117,6 +117,19 @@ TEST(Cookies, ParsesAndBuilds) {
             "__Host-x=v; Path=/; Max-Age=60; Secure; HttpOnly; SameSite=Strict");
 }
 
+TEST(Cookies, DuplicateNamesWithDifferentValuesAreAmbiguous) {
+  Request req{Verb::get, "/", 11};
+  req.set(Field::cookie, "latchkey_refresh=tossed; a=1; latchkey_refresh=mine");
+  EXPECT_FALSE(cookie_value(req, "latchkey_refresh"));  // cookie tossing: trust neither
+  EXPECT_EQ(cookie_value(req, "a"), "1");
+  req.set(Field::cookie, "a=1; a=1");
+  EXPECT_EQ(cookie_value(req, "a"), "1");  // the same value twice is harmless
+  Request two{Verb::get, "/", 11};
+  two.insert(Field::cookie, "x=1");
+  two.insert(Field::cookie, "x=2");  // across two Cookie headers too
+  EXPECT_FALSE(cookie_value(two, "x"));
+}
+
 TEST(Pipeline, ClientIpTrustsForwardedForOnlyFromTrustedProxies) {
   Router router;
   WorkerPool workers(1, 1);

@@ -96,14 +96,73 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
+    header_bytes_ = 0;
     stream_.expires_after(server_.options.header_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    read_header_some();
   }
 
-  void on_header(beast::error_code ec, std::size_t) {
-    if (ec) return on_read_error(ec);
+  // The header is parsed here rather than by http::async_read_header, for two rules Beast does
+  // not keep:
+  //  - the header limit holds for the whole header: Beast's header_limit bounds one parse call,
+  //    and fields parsed from earlier reads are consumed, so an endless stream of small fields
+  //    would grow the request until the header timeout;
+  //  - obs-fold (a field line continued on the next line) is refused, as nginx does, instead of
+  //    unfolded: a proxy that reads it differently could be made to disagree on the framing.
+  //    Beast consumes a field only after seeing the byte that follows its CRLF, so every fold is
+  //    still in the unparsed buffer when this looks.
+  void read_header_some() {
+    while (buffer_.size() > 0) {
+      const auto data = buffer_.data();
+      if (has_obs_fold({static_cast<const char*>(data.data()), data.size()})) {
+        return reply_error(ErrorCode::kInvalidRequest, "obsolete line folding is not accepted");
+      }
+      beast::error_code ec;
+      const auto used = parser_->put(data, ec);
+      buffer_.consume(used);
+      header_bytes_ += used;
+      if (header_bytes_ > server_.options.max_header_bytes) {
+        return reply_error(ErrorCode::kHeadersTooLarge, "request header fields are too large");
+      }
+      if (parser_->is_header_done()) return on_header();
+      if (ec == bhttp::error::need_more || (!ec && used == 0)) break;
+      if (ec) return on_read_error(ec);
+    }
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec == asio::error::eof && self->parser_->got_some()) {
+                                self->parser_->put_eof(ec);  // a request cut short: 400
+                                if (!ec) ec = bhttp::error::partial_message;
+                              }
+                              if (ec) return self->on_read_error(ec);
+                              self->buffer_.commit(n);
+                              self->read_header_some();
+                            });
+  }
+
+  // CRLF followed by a space or tab before the end of the header section.
+  static bool has_obs_fold(std::string_view bytes) {
+    const auto end = bytes.find("\r\n\r\n");
+    if (end != std::string_view::npos) bytes = bytes.substr(0, end + 2);
+    for (auto at = bytes.find("\r\n"); at != std::string_view::npos && at + 2 < bytes.size();
+         at = bytes.find("\r\n", at + 2)) {
+      if (bytes[at + 2] == ' ' || bytes[at + 2] == '\t') return true;
+    }
+    return false;
+  }
+
+  void on_header() {
     auto& req = parser_->get();
+    // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked leaves the body length
+    // unknown (Beast would read no body and take the rest as the next request: a smuggling
+    // shape). Refuse it and close.
+    if (req.find(bhttp::field::transfer_encoding) != req.end() && !parser_->chunked()) {
+      return reply_error(ErrorCode::kInvalidRequest, "unsupported Transfer-Encoding");
+    }
+    // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host. Latchkey never builds URLs
+    // from it, but a proxy in front might pick another of two, so the message is refused.
+    if (req.version() == 11 && req.count(bhttp::field::host) != 1) {
+      return reply_error(ErrorCode::kInvalidRequest, "an HTTP/1.1 request needs exactly one Host");
+    }
     // Refuse an oversized declared body before reading it.
     if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
       return reply_error(ErrorCode::kPayloadTooLarge, "request body is too large");
@@ -214,6 +273,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
   std::array<char, 16 * 1024> drain_buffer_{};
   std::size_t drained_ = 0;
+  std::size_t header_bytes_ = 0;
 };
 
 void Server::Impl::do_accept() {
