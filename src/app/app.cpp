@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <sys/resource.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -40,6 +42,19 @@ namespace {
 std::size_t hash_concurrency(const config::PasswordConfig& p) {
   if (p.hash_concurrency > 0) return static_cast<std::size_t>(p.hash_concurrency);
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Every connection holds a descriptor, and the soft limit is often 1024: at start-up lift it to
+// the hard limit the operator allows (as nginx's worker_rlimit_nofile and Go's runtime do).
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlimit raised{lim.rlim_max, lim.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+    log::warn("cannot raise the open file limit", {{"soft", lim.rlim_cur}, {"hard", lim.rlim_max}});
+    return;
+  }
+  log::info("raised the open file limit", {{"from", lim.rlim_cur}, {"to", lim.rlim_max}});
 }
 
 std::pair<std::string, unsigned short> split_listen(const std::string& listen) {
@@ -311,6 +326,7 @@ flows::AdminFlow& AdminCli::admin() {
 }
 
 int serve(const config::Config& config) {
+  raise_open_file_limit();
   Core core(config);
   core.open_database(/*migrate=*/true);
   auto& ring = core.key_ring();

@@ -7,8 +7,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <optional>
 
+#include "common/log.hpp"
 #include "http/problem.hpp"
 
 namespace latchkey::http {
@@ -25,6 +27,8 @@ struct Server::Impl {
   RequestHandler& handler;
   asio::io_context ioc;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_pause;  // on the acceptor's strand
+  bool accept_failing = false;
   asio::signal_set signals;
   std::mutex mutex;
   std::vector<std::weak_ptr<Session>> sessions;
@@ -38,6 +42,7 @@ struct Server::Impl {
         handler(h),
         ioc(options.io_threads),
         acceptor(asio::make_strand(ioc)),
+        accept_pause(acceptor.get_executor()),
         signals(ioc) {}
 
   void do_accept();
@@ -220,7 +225,21 @@ void Server::Impl::do_accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      // Out of descriptors or memory: accepting again at once would fail again at once and spin
+      // an I/O thread. Pause; the connection waits in the listen backlog meanwhile.
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+          ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+        if (!accept_failing) log::warn("cannot accept connections", {{"error", ec.message()}});
+        accept_failing = true;
+        accept_pause.expires_after(std::chrono::milliseconds(100));
+        accept_pause.async_wait([this](beast::error_code wec) {
+          if (!wec) do_accept();
+        });
+        return;
+      }
     } else {
+      if (accept_failing) log::info("accepting connections again", {});
+      accept_failing = false;
       auto session = std::make_shared<Session>(std::move(socket), *this);
       {
         std::lock_guard lock(mutex);
@@ -251,6 +270,7 @@ void Server::Impl::begin_stop() {
   asio::post(acceptor.get_executor(), [this] {
     beast::error_code ec;
     acceptor.close(ec);
+    accept_pause.cancel();
   });
   signals.cancel();
   for (auto& s : live) {
