@@ -8,7 +8,7 @@ LATCHKEY_BUILD_PACKAGES=(
   libcrypt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libkainjow-mustache-dev
   liboath-dev libqrencode-dev libphonenumber-dev libhiredis-dev
 )
-LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client redis-server postgresql curl clang-format openssl oathtool chromium fonts-nanum nginx-light)
+LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client redis-server postgresql curl clang-format openssl oathtool chromium fonts-nanum nginx-light faketime)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
