@@ -44,6 +44,17 @@ std::size_t hash_concurrency(const config::PasswordConfig& p) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Hashes run on the worker threads, and a caller waiting for a hash slot holds its worker. So
+// that a login flood can never hold every worker (starving refresh, sign-up, /readyz behind it,
+// and queueing logins for minutes instead of answering 503 at once), at most
+// server.worker_threads - 1 callers hash or wait: the hash queue is capped to what is left.
+std::size_t hash_queue(const config::Config& c) {
+  const auto workers = static_cast<std::size_t>(c.server.worker_threads);
+  const std::size_t slots = hash_concurrency(c.password);
+  const std::size_t room = workers > slots + 1 ? workers - slots - 1 : 0;
+  return std::min(static_cast<std::size_t>(c.password.hash_queue), room);
+}
+
 // Every connection holds a descriptor, and the soft limit is often 1024: at start-up lift it to
 // the hard limit the operator allows (as nginx's worker_rlimit_nofile and Go's runtime do).
 void raise_open_file_limit() {
@@ -208,7 +219,7 @@ Core::Core(const config::Config& c)
       hasher(random, methods::password::Argon2Params{c.password.argon2_memory_kib,
                                                      c.password.argon2_iterations}),
       policy(c.password.min_score),
-      limiter(hash_concurrency(c.password), static_cast<std::size_t>(c.password.hash_queue)),
+      limiter(hash_concurrency(c.password), hash_queue(c)),
       verifier(hasher, limiter) {}
 
 Core::~Core() = default;
