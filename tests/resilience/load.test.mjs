@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import { startServer, client, newUser, signup, strongPassword, randomEmail, MANY_LOGIN_FAILURES, sleep } from '../api/harness.mjs';
-import { Connection, openConnections, pool, probe, latencyStats, memoryKiB, openFds, metrics, waitFor, cpuMs } from './support.mjs';
+import { Connection, openConnections, pool, probe, latencyStats, memoryKiB, openFds, metrics, waitFor, cpuMs, stopServer } from './support.mjs';
 
 const LATENCY_BUDGET_MS = 200;
 const KEEPALIVE_CONNECTIONS = 2000;
@@ -53,6 +53,7 @@ function assertFast(t, what, { samples, failures }) {
 test('2,000 concurrent keep-alive connections are held while normal clients stay fast', async (t) => {
   // A soft RLIMIT_NOFILE of 1024 (a common default) must not cap the server: it raises its own
   // soft limit to the hard limit at start-up.
+  let passed = false;
   const server = await startServer({ sqlite: true, launcher: ['prlimit', '--nofile=1024:20000', '--'] });
   const conns = [];
   try {
@@ -72,14 +73,16 @@ test('2,000 concurrent keep-alive connections are held while normal clients stay
     // All still open and usable (keep-alive held, nothing dropped to make room).
     const second = await pool(conns.length, 200, (i) => conns[i].request('GET', '/healthz'));
     assert.equal(second.filter((r) => r.status === 200).length, KEEPALIVE_CONNECTIONS, 'second request on each connection');
+    passed = true;
   } finally {
     for (const c of conns) c.close();
-    await server.stop();
+    await stopServer(server, passed);
   }
 });
 
 test('out of descriptors: the server neither spins nor stops accepting, and serves again once connections close', async (t) => {
   // A hard limit the server cannot raise: 400 connections exhaust it.
+  let passed = false;
   const server = await startServer({ sqlite: true, launcher: ['prlimit', '--nofile=256:256', '--'] });
   let conns = [];
   try {
@@ -96,13 +99,15 @@ test('out of descriptors: the server neither spins nor stops accepting, and serv
     t.diagnostic(`first request after the connections closed: ${Math.round(ms)} ms`);
     assert.equal(value.status, 200);
     assert.ok(ms < 2000, `served again within 2 s (${ms} ms)`);
+    passed = true;
   } finally {
     for (const c of conns) c.close();
-    await server.stop();
+    await stopServer(server, passed);
   }
 });
 
 test('slowloris: headers dribbled byte by byte are cut at server.header_timeout; normal clients stay fast', async (t) => {
+  let passed = false;
   const server = await startServer({ sqlite: true, env: { LATCHKEY_SERVER_HEADER_TIMEOUT: `${HEADER_TIMEOUT_S}s` } });
   const slow = [];
   let ticker;
@@ -150,10 +155,11 @@ test('slowloris: headers dribbled byte by byte are cut at server.header_timeout;
     assert.ok(stats.max <= HEADER_TIMEOUT_S * 1000 + CUT_SLACK_MS, `every slow socket is cut by timeout + ${CUT_SLACK_MS} ms (max ${stats.max} ms)`);
     assert.ok(slow.every((s) => s.received === 0), 'no slow socket got an answer');
     assertFast(t, `normal clients during a ${SLOW_SOCKETS}-socket slowloris`, probes);
+    passed = true;
   } finally {
     clearInterval(ticker);
     for (const s of slow) s.conn.close();
-    await server.stop();
+    await stopServer(server, passed);
   }
 });
 
@@ -168,6 +174,7 @@ const FLOOD_RETRY_MS = 100;
 const FLOOD_MEMORY_BUDGET_KIB = 80 * 1024;
 
 test('login flood far beyond hashing capacity (default queues): bounded memory, 503 + Retry-After, other routes stay fast', async (t) => {
+  let passed = false;
   const server = await startServer({
     sqlite: true,
     env: {
@@ -236,14 +243,16 @@ test('login flood far beyond hashing capacity (default queues): bounded memory, 
     assert.ok(outcomes.ok >= 1, 'logins still succeed during the flood');
     assert.ok(outcomes.overloaded >= 10 * outcomes.ok, `excess logins are turned away (${outcomes.overloaded} vs ${outcomes.ok} ok)`);
     assertFast(t, 'GET /healthz, /api/auth/check and /readyz during the login flood', probes);
+    passed = true;
   } finally {
     for (const c of conns) c.close();
-    await server.stop();
+    await stopServer(server, passed);
   }
 });
 
 test('SIGTERM during load: in-flight requests complete, new connections are refused, exit 0', async (t) => {
   const IN_FLIGHT = 24;
+  let passed = false;
   const server = await startServer({
     sqlite: true,
     env: {
@@ -311,8 +320,9 @@ test('SIGTERM during load: in-flight requests complete, new connections are refu
     assert.deepEqual(bad.map((r) => r.error ?? `${r.status} ${r.text?.slice(0, 200)}`), [], 'every in-flight login is answered 200');
     assert.ok(results.every((r) => r.headers.connection === 'close'), 'answers during shutdown close their connection');
     await stopped;
+    passed = true;
   } finally {
     for (const c of conns) c.close();
-    await server.stop();
+    await stopServer(server, passed);
   }
 });

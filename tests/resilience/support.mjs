@@ -177,11 +177,11 @@ export function latencyStats(samples) {
  * A "normal client": one request on a fresh connection, `Connection: close`, timed from connect
  * to the complete answer. Resolves {ms, res}.
  */
-export async function probe(url, path, { headers = {}, method = 'GET', json } = {}) {
+export async function probe(url, path, { headers = {}, method = 'GET', json, timeoutMs = 5000 } = {}) {
   return timed(async () => {
-    const conn = await Connection.open(url);
+    const conn = await Connection.open(url, { timeoutMs });
     try {
-      return await conn.request(method, path, { headers: { Connection: 'close', ...headers }, json });
+      return await conn.request(method, path, { headers: { Connection: 'close', ...headers }, json, timeoutMs });
     } finally {
       conn.close();
     }
@@ -244,3 +244,13 @@ export function cpuMs(pid) {
 
 // sysconf(_SC_CLK_TCK) is 100 on every Linux architecture Node runs on.
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * Stops a server started with ../api/harness.mjs (SIGTERM; exit 0 asserted). When the test has
+ * already failed (`passed` false), a failure to stop is ignored so that the first error is the
+ * one reported.
+ */
+export async function stopServer(server, passed) {
+  if (passed) return server.stop();
+  return server.stop().catch(() => {});
+}
