@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <memory>
 #include <optional>
 
 #include "common/log.hpp"
@@ -190,11 +191,12 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.expires_after(std::chrono::seconds(2));
+    drain_buffer_ = std::make_unique<std::array<char, kDrainChunk>>();
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(drain_buffer_),
+    stream_.async_read_some(asio::buffer(*drain_buffer_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->drained_ += n;
                               if (ec || self->drained_ > kMaxDrain) return self->stream_.close();
@@ -217,7 +219,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   bool refused_ = false;
   static constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
-  std::array<char, 16 * 1024> drain_buffer_{};
+  // Only refused requests are drained: idle connections do not carry the buffer (thousands of
+  // keep-alive connections are held at a few KiB each).
+  static constexpr std::size_t kDrainChunk = 16 * 1024;
+  std::unique_ptr<std::array<char, kDrainChunk>> drain_buffer_;
   std::size_t drained_ = 0;
 };
 
