@@ -60,10 +60,14 @@ test('2,000 concurrent keep-alive connections are held while normal clients stay
     const { tokens } = await newUser(client(server.url));
     const token = tokens.access_token;
 
+    const rssBefore = memoryKiB(server.child.pid).rss;
     conns.push(...(await openConnections(server.url, KEEPALIVE_CONNECTIONS)));
     // Every connection is served once (so each is a live server-side session, not a backlog entry).
     const first = await pool(conns.length, 200, (i) => conns[i].request('GET', '/healthz'));
     assert.equal(first.filter((r) => r.status === 200).length, KEEPALIVE_CONNECTIONS, 'first request on each connection');
+    const perConnection = (memoryKiB(server.child.pid).rss - rssBefore) / KEEPALIVE_CONNECTIONS;
+    t.diagnostic(`server memory per idle keep-alive connection: ${perConnection.toFixed(1)} KiB`);
+    assert.ok(perConnection < 16, `an idle connection costs ${perConnection.toFixed(1)} KiB (budget 16 KiB)`);
     const fds = openFds(server.child.pid);
     t.diagnostic(`server open fds with ${KEEPALIVE_CONNECTIONS} connections: ${fds}`);
     assert.ok(fds >= KEEPALIVE_CONNECTIONS, `server holds the connections (${fds} fds)`);
