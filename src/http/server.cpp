@@ -71,11 +71,15 @@ class Session : public std::enable_shared_from_this<Session> {
                    beast::bind_front_handler(&Session::wait_for_request, shared_from_this()));
   }
 
-  // Called on shutdown: idle connections close now; busy ones close after their response.
+  // Called on shutdown: idle connections close now; the others close after their response,
+  // including a request still being received (its header or body, within header_timeout) and one
+  // whose first bytes have arrived but not been read yet.
   void shutdown() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
-      if (!self->busy_) {
+      beast::error_code aec;
+      const bool arrived = self->stream_.socket().available(aec) > 0 && !aec;
+      if (!self->busy_ && self->idle_ && !arrived) {
         beast::error_code ec;
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         self->stream_.close();
@@ -90,8 +94,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closing_) return close();
     if (buffer_.size() > 0) return read_header();
     stream_.expires_after(server_.options.idle_timeout);
+    idle_ = true;
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->idle_ = false;
                               if (ec) return self->close();
                               self->buffer_.commit(n);
                               self->read_header();
@@ -216,6 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string peer_;
   bool busy_ = false;
+  bool idle_ = false;  // waiting for the first byte of a request
   bool closing_ = false;
   bool refused_ = false;
   static constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
