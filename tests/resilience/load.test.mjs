@@ -330,3 +330,50 @@ test('SIGTERM during load: in-flight requests complete, new connections are refu
     await stopServer(server, passed);
   }
 });
+
+test('SIGTERM while requests are still arriving: each is completed, answered and its connection closed', async (t) => {
+  const ARRIVING = 20;
+  let passed = false;
+  const server = await startServer({ sqlite: true });
+  const conns = [];
+  try {
+    const { tokens } = await newUser(client(server.url));
+    conns.push(...(await openConnections(server.url, ARRIVING)));
+    for (const c of conns) assert.equal((await c.request('GET', '/healthz')).status, 200);
+    // Half of each request's header is sent before the signal, the rest after it.
+    let sendRest;
+    const gate = new Promise((resolve) => {
+      sendRest = resolve;
+    });
+    const answers = conns.map((c) =>
+      c.request('GET', '/api/auth/check', { headers: { Authorization: `Bearer ${tokens.access_token}` }, gate }).catch((err) => ({
+        error: err.code ?? err.message,
+      })),
+    );
+    await sleep(100); // the halves reach the server
+    const stopped = server.stop(); // SIGTERM; asserts exit 0
+    stopped.catch(() => {}); // awaited below
+    await waitFor('new connections to be refused', async () => {
+      try {
+        (await Connection.open(server.url, { timeoutMs: 1000 })).close();
+        return false;
+      } catch (err) {
+        if (err.code !== 'ECONNREFUSED') throw err;
+        return true;
+      }
+    }, { timeoutMs: 2000, everyMs: 5 });
+    sendRest();
+    const results = await Promise.all(answers);
+    assert.deepEqual(
+      results.filter((r) => r.status !== 200).map((r) => r.error ?? `${r.status} ${r.text.slice(0, 200)}`),
+      [],
+      'every request that was arriving at the signal is answered',
+    );
+    assert.ok(results.every((r) => r.headers.connection === 'close'), 'and its connection closed');
+    await stopped;
+    passed = true;
+  } finally {
+    for (const c of conns) c.close();
+    await stopServer(server, passed);
+  }
+});

@@ -55,8 +55,12 @@ export class Connection {
     });
   }
 
-  /** Sends one request and resolves with {status, headers (lower-case keys), text, body}. */
-  request(method, path, { headers = {}, json, timeoutMs = 15000 } = {}) {
+  /**
+   * Sends one request and resolves with {status, headers (lower-case keys), text, body}. With
+   * `gate` (a promise), only the first half of the request's header is sent at once and the rest
+   * once `gate` resolves: a request that is still arriving.
+   */
+  request(method, path, { headers = {}, json, timeoutMs = 15000, gate } = {}) {
     if (this.pending) throw new Error('one request at a time per connection');
     if (this.closed) {
       return Promise.reject(this.error ?? Object.assign(new Error('connection is closed'), { code: 'CLOSED' }));
@@ -82,7 +86,16 @@ export class Connection {
           reject(e);
         },
       };
-      this.socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+      const bytes = Buffer.from(`${lines.join('\r\n')}\r\n\r\n${body}`);
+      if (gate === undefined) {
+        this.socket.write(bytes);
+      } else {
+        const half = Math.floor(bytes.indexOf('\r\n\r\n') / 2);
+        this.socket.write(bytes.subarray(0, half));
+        gate.then(() => {
+          if (!this.socket.destroyed) this.socket.write(bytes.subarray(half));
+        });
+      }
     });
   }
 
