@@ -1,20 +1,25 @@
 // Load resilience (issue 9, "Load and faults"), loopback only, against the real binary:
-//  1. 2,000 concurrent keep-alive connections held open while normal clients stay fast;
-//  2. slowloris (headers dribbled byte by byte): slow sockets are cut at server.header_timeout,
+//  1. 2,000 concurrent keep-alive connections held open (under a soft descriptor limit of 1024,
+//     which the server raises) while normal clients stay fast, at < 16 KiB per idle connection;
+//  2. out of descriptors (a hard limit): no busy accept loop, service resumes by itself;
+//  3. slowloris (headers dribbled byte by byte): slow sockets are cut at server.header_timeout,
 //     normal clients stay fast;
-//  3. a login flood far beyond hashing capacity: memory bounded by password.hash_concurrency,
-//     excess answered 503 + Retry-After at once, /api/auth/check stays fast;
-//  4. SIGTERM during load: in-flight requests complete, new connections are refused, exit 0.
+//  4. a login flood far beyond hashing capacity, default queues: memory bounded by
+//     password.hash_concurrency, excess answered 503 + Retry-After at once, other routes
+//     (/api/auth/check, /readyz) stay fast;
+//  5. SIGTERM during load: in-flight requests complete, new connections are refused, exit 0;
+//  6. SIGTERM while requests are still arriving: they are completed and answered too.
 //
-// Latency budget for "normal clients" (a fresh connection, one request, Connection: close):
-// p99 < LATENCY_BUDGET_MS. Measured on the 2-core CI box while loaded: see the report numbers
-// printed by each test (t.diagnostic). A broken protection (thread per connection, no header
-// timeout, hashing in the I/O threads or unbounded) pushes it to seconds.
+// Latency budget for "normal clients" (a fresh connection, one request, Connection: close, cycling
+// through /healthz, /api/auth/check and /readyz): p99 < LATENCY_BUDGET_MS (200 ms; measured on a
+// shared 2-core box: p99 5-25 ms beside 2,000 connections and during slowloris) and
+// FLOOD_LATENCY_BUDGET_MS during the login flood. Each test prints its numbers (t.diagnostic).
+// A broken protection (descriptors capped, no header timeout, hashing holding every worker)
+// makes normal requests wait for seconds or never be answered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import net from 'node:net';
-import { startServer, client, newUser, signup, strongPassword, randomEmail, MANY_LOGIN_FAILURES, sleep } from '../api/harness.mjs';
+import { startServer, client, newUser, signup, MANY_LOGIN_FAILURES, sleep } from '../api/harness.mjs';
 import { Connection, openConnections, pool, probe, latencyStats, memoryKiB, openFds, metrics, waitFor, cpuMs, stopServer } from './support.mjs';
 
 const LATENCY_BUDGET_MS = 200;
@@ -42,12 +47,12 @@ async function probeWhile(url, token, { count = 201, until = () => false, gapMs 
   return { samples, failures };
 }
 
-function assertFast(t, what, { samples, failures }) {
+function assertFast(t, what, { samples, failures }, budget = LATENCY_BUDGET_MS) {
   assert.deepEqual(failures, [], `${what}: every normal request succeeds`);
   const stats = latencyStats(samples);
-  t.diagnostic(`${what}: ${JSON.stringify(stats)} (budget p99 < ${LATENCY_BUDGET_MS} ms)`);
+  t.diagnostic(`${what}: ${JSON.stringify(stats)} (budget p99 < ${budget} ms)`);
   assert.ok(stats.count >= 50, `${what}: enough samples (${stats.count})`);
-  assert.ok(stats.p99 < LATENCY_BUDGET_MS, `${what}: p99 ${stats.p99} ms >= ${LATENCY_BUDGET_MS} ms ${JSON.stringify(stats)}`);
+  assert.ok(stats.p99 < budget, `${what}: p99 ${stats.p99} ms >= ${budget} ms ${JSON.stringify(stats)}`);
 }
 
 test('2,000 concurrent keep-alive connections are held while normal clients stay fast', async (t) => {
@@ -176,6 +181,10 @@ const FLOOD_RETRY_MS = 100;
 // capped so that hashing leaves a worker free). Without the bound, the 8 workers would hash at
 // once (~150 MiB). The budget leaves room for thousands of requests' buffers and allocator slack.
 const FLOOD_MEMORY_BUDGET_KIB = 80 * 1024;
+// During the flood the 2 cores run one argon2id hash flat out, ~1,500 requests/s turned away and
+// this Node process: normal clients measured p99 50-125 ms. What this catches (hashing holding
+// every worker, so /readyz and every worker route wait behind the flood) is > 5 s.
+const FLOOD_LATENCY_BUDGET_MS = 500;
 
 test('login flood far beyond hashing capacity (default queues): bounded memory, 503 + Retry-After, other routes stay fast', async (t) => {
   let passed = false;
@@ -246,7 +255,7 @@ test('login flood far beyond hashing capacity (default queues): bounded memory, 
     assert.deepEqual(outcomes.other.slice(0, 5), [], 'every answer is 200 or 503 overloaded + Retry-After');
     assert.ok(outcomes.ok >= 1, 'logins still succeed during the flood');
     assert.ok(outcomes.overloaded >= 10 * outcomes.ok, `excess logins are turned away (${outcomes.overloaded} vs ${outcomes.ok} ok)`);
-    assertFast(t, 'GET /healthz, /api/auth/check and /readyz during the login flood', probes);
+    assertFast(t, 'GET /healthz, /api/auth/check and /readyz during the login flood', probes, FLOOD_LATENCY_BUDGET_MS);
     passed = true;
   } finally {
     for (const c of conns) c.close();
