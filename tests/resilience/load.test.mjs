@@ -20,7 +20,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { startServer, client, newUser, signup, MANY_LOGIN_FAILURES, sleep } from '../api/harness.mjs';
-import { Connection, openConnections, pool, probe, latencyStats, memoryKiB, openFds, metrics, waitFor, cpuMs, stopServer } from './support.mjs';
+import { Connection, openConnections, pool, probe, latencyStats, memoryKiB, openFds, metrics, waitFor, cpuMs, stopServer, hardFileLimit } from './support.mjs';
 
 const LATENCY_BUDGET_MS = 200;
 const KEEPALIVE_CONNECTIONS = 2000;
@@ -59,7 +59,9 @@ test('2,000 concurrent keep-alive connections are held while normal clients stay
   // A soft RLIMIT_NOFILE of 1024 (a common default) must not cap the server: it raises its own
   // soft limit to the hard limit at start-up.
   let passed = false;
-  const server = await startServer({ sqlite: true, launcher: ['prlimit', '--nofile=1024:20000', '--'] });
+  const hard = hardFileLimit();
+  assert.ok(hard >= KEEPALIVE_CONNECTIONS + 500, `the hard open-file limit (${hard}) allows ${KEEPALIVE_CONNECTIONS} connections and the clients' sockets`);
+  const server = await startServer({ sqlite: true, launcher: ['prlimit', `--nofile=1024:${hard === Infinity ? 'unlimited' : hard}`, '--'] });
   const conns = [];
   try {
     const { tokens } = await newUser(client(server.url));

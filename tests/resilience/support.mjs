@@ -267,3 +267,10 @@ export async function stopServer(server, passed) {
   if (passed) return server.stop();
   return server.stop().catch(() => {});
 }
+
+/** This process's hard limit on open files (children inherit it), from /proc/self/limits. */
+export function hardFileLimit() {
+  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  if (!m) throw new Error('no "Max open files" line in /proc/self/limits');
+  return m[2] === 'unlimited' ? Infinity : Number(m[2]);
+}
