@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <sys/resource.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -40,6 +42,30 @@ namespace {
 std::size_t hash_concurrency(const config::PasswordConfig& p) {
   if (p.hash_concurrency > 0) return static_cast<std::size_t>(p.hash_concurrency);
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Hashes run on the worker threads, and a caller waiting for a hash slot holds its worker. So
+// that a login flood can never hold every worker (starving refresh, sign-up, /readyz behind it,
+// and queueing logins for minutes instead of answering 503 at once), at most
+// server.worker_threads - 1 callers hash or wait: the hash queue is capped to what is left.
+std::size_t hash_queue(const config::Config& c) {
+  const auto workers = static_cast<std::size_t>(c.server.worker_threads);
+  const std::size_t slots = hash_concurrency(c.password);
+  const std::size_t room = workers > slots + 1 ? workers - slots - 1 : 0;
+  return std::min(static_cast<std::size_t>(c.password.hash_queue), room);
+}
+
+// Every connection holds a descriptor, and the soft limit is often 1024: at start-up lift it to
+// the hard limit the operator allows (as nginx's worker_rlimit_nofile and Go's runtime do).
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlimit raised{lim.rlim_max, lim.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+    log::warn("cannot raise the open file limit", {{"soft", lim.rlim_cur}, {"hard", lim.rlim_max}});
+    return;
+  }
+  log::info("raised the open file limit", {{"from", lim.rlim_cur}, {"to", lim.rlim_max}});
 }
 
 std::pair<std::string, unsigned short> split_listen(const std::string& listen) {
@@ -193,7 +219,7 @@ Core::Core(const config::Config& c)
       hasher(random, methods::password::Argon2Params{c.password.argon2_memory_kib,
                                                      c.password.argon2_iterations}),
       policy(c.password.min_score),
-      limiter(hash_concurrency(c.password), static_cast<std::size_t>(c.password.hash_queue)),
+      limiter(hash_concurrency(c.password), hash_queue(c)),
       verifier(hasher, limiter) {}
 
 Core::~Core() = default;
@@ -567,6 +593,7 @@ int with_application(const config::Config& config, const std::function<int(http:
 }
 
 int serve(const config::Config& config) {
+  raise_open_file_limit();
   return with_application(config, [&config](http::Pipeline& pipeline) {
     const auto [host, port] = split_listen(config.server.listen);
     http::ServerOptions options;

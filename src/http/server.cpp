@@ -7,8 +7,11 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <memory>
 #include <optional>
 
+#include "common/log.hpp"
 #include "http/problem.hpp"
 
 namespace latchkey::http {
@@ -25,6 +28,8 @@ struct Server::Impl {
   RequestHandler& handler;
   asio::io_context ioc;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_pause;  // on the acceptor's strand
+  bool accept_failing = false;
   asio::signal_set signals;
   std::mutex mutex;
   std::vector<std::weak_ptr<Session>> sessions;
@@ -38,6 +43,7 @@ struct Server::Impl {
         handler(h),
         ioc(options.io_threads),
         acceptor(asio::make_strand(ioc)),
+        accept_pause(acceptor.get_executor()),
         signals(ioc) {}
 
   void do_accept();
@@ -65,11 +71,15 @@ class Session : public std::enable_shared_from_this<Session> {
                    beast::bind_front_handler(&Session::wait_for_request, shared_from_this()));
   }
 
-  // Called on shutdown: idle connections close now; busy ones close after their response.
+  // Called on shutdown: idle connections close now; the others close after their response,
+  // including a request still being received (its header or body, within header_timeout) and one
+  // whose first bytes have arrived but not been read yet.
   void shutdown() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
-      if (!self->busy_) {
+      beast::error_code aec;
+      const bool arrived = self->stream_.socket().available(aec) > 0 && !aec;
+      if (!self->busy_ && self->idle_ && !arrived) {
         beast::error_code ec;
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         self->stream_.close();
@@ -84,8 +94,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closing_) return close();
     if (buffer_.size() > 0) return read_header();
     stream_.expires_after(server_.options.idle_timeout);
+    idle_ = true;
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->idle_ = false;
                               if (ec) return self->close();
                               self->buffer_.commit(n);
                               self->read_header();
@@ -244,11 +256,12 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.expires_after(std::chrono::seconds(2));
+    drain_buffer_ = std::make_unique<std::array<char, kDrainChunk>>();
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(drain_buffer_),
+    stream_.async_read_some(asio::buffer(*drain_buffer_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->drained_ += n;
                               if (ec || self->drained_ > kMaxDrain) return self->stream_.close();
@@ -268,10 +281,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string peer_;
   bool busy_ = false;
+  bool idle_ = false;  // waiting for the first byte of a request
   bool closing_ = false;
   bool refused_ = false;
   static constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
-  std::array<char, 16 * 1024> drain_buffer_{};
+  // Only refused requests are drained: idle connections do not carry the buffer (thousands of
+  // keep-alive connections are held at a few KiB each).
+  static constexpr std::size_t kDrainChunk = 16 * 1024;
+  std::unique_ptr<std::array<char, kDrainChunk>> drain_buffer_;
   std::size_t drained_ = 0;
   std::size_t header_bytes_ = 0;
 };
@@ -280,7 +297,21 @@ void Server::Impl::do_accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      // Out of descriptors or memory: accepting again at once would fail again at once and spin
+      // an I/O thread. Pause; the connection waits in the listen backlog meanwhile.
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+          ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+        if (!accept_failing) log::warn("cannot accept connections", {{"error", ec.message()}});
+        accept_failing = true;
+        accept_pause.expires_after(std::chrono::milliseconds(100));
+        accept_pause.async_wait([this](beast::error_code wec) {
+          if (!wec) do_accept();
+        });
+        return;
+      }
     } else {
+      if (accept_failing) log::info("accepting connections again", {});
+      accept_failing = false;
       auto session = std::make_shared<Session>(std::move(socket), *this);
       {
         std::lock_guard lock(mutex);
@@ -311,6 +342,7 @@ void Server::Impl::begin_stop() {
   asio::post(acceptor.get_executor(), [this] {
     beast::error_code ec;
     acceptor.close(ec);
+    accept_pause.cancel();
   });
   signals.cancel();
   for (auto& s : live) {

@@ -81,7 +81,8 @@ export async function freePort() {
 /**
  * Starts `latchkey serve`.
  * @param {{env?: Record<string,string>, cookieSecure?: boolean, dir?: string,
- *          masterKey?: string, databaseUrl?: string, sqlite?: boolean, port?: number}} options
+ *          masterKey?: string, databaseUrl?: string, sqlite?: boolean, port?: number,
+ *          launcher?: string[]}} options
  *   env overrides the defaults below; `dir`, `masterKey` and `databaseUrl` let a test restart a
  *   server on the same data; `port` restarts one where a proxy expects it; `sqlite` forces a private SQLite database even when
  *   LATCHKEY_TEST_DATABASE_URL is set (for tests that need their own key ring).
@@ -97,7 +98,10 @@ export async function startServer(options = {}) {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const env = serverEnv({ dir, url, port, ...options });
-  const child = spawn(BIN, ['serve'], {
+  // `launcher` runs the binary through a program that execs it in place (same pid), e.g.
+  // ['prlimit', '--nofile=1024:20000', '--'].
+  const launcher = options.launcher ?? [];
+  const child = spawn(launcher[0] ?? BIN, [...launcher.slice(1), ...(launcher.length ? [BIN] : []), 'serve'], {
     cwd: dir,
     env: { PATH: process.env.PATH, HOME: process.env.HOME ?? dir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
