@@ -10,6 +10,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { mkdtempSync, rmSync, readFileSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -222,4 +223,23 @@ export async function until(fn, what, timeoutMs = 10000, stepMs = 100) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(stepMs);
   }
+}
+
+/** Sends one command to Redis at 127.0.0.1:port (RESP); resolves with the first reply line. */
+export function redisCommand(port, ...args) {
+  return new Promise((resolve, reject) => {
+    const payload = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`;
+    const socket = net.connect({ host: '127.0.0.1', port }, () => socket.write(payload));
+    let data = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error(`redis ${args[0]}: no answer`)));
+    socket.on('data', (chunk) => {
+      data += chunk;
+      const eol = data.indexOf('\r\n');
+      if (eol >= 0) {
+        socket.end();
+        resolve(data.slice(0, eol));
+      }
+    });
+    socket.on('error', reject);
+  });
 }
