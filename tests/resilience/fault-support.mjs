@@ -99,6 +99,14 @@ export async function startMariaDb() {
       process.kill(pid, 'SIGKILL');
       await waitGone(pid, 10000, 'mariadbd');
     },
+    /** SIGSTOP: a hung database (connections are accepted, nothing is answered). */
+    pause() {
+      process.kill(pid, 'SIGSTOP');
+    },
+    /** SIGCONT after pause(). */
+    resume() {
+      process.kill(pid, 'SIGCONT');
+    },
     /** Starts the killed server again on the same data; resolves once it answers. */
     async restart({ timeoutMs = 30000 } = {}) {
       if (alive(pid)) throw new Error('mariadbd is still running');
@@ -118,6 +126,8 @@ export async function startMariaDb() {
     async close() {
       liveMariaDbs.delete(db);
       try {
+        if (alive(pid)) process.kill(pid, 'SIGCONT'); // a paused server would not stop
+
         await bash(`source "$1"; mariadb_stop "$2"`, [MARIADB_SH, dir], 60000);
       } finally {
         if (alive(pid)) process.kill(pid, 'SIGKILL');

@@ -23,6 +23,7 @@ import { startMailSink, extractLinks } from '../api/mail-sink.mjs';
 import { startMariaDb, sql, killServer, randomInt, until, verifyWithJwks } from './fault-support.mjs';
 
 let mariadb = null; // our own server, when no shared one is given
+const MARIADB_MASTER_KEY = randomHex(32);
 let mariadbUrl = null;
 
 before(async () => {
@@ -43,7 +44,8 @@ function databaseOptions(kind) {
   if (kind === 'sqlite') return { sqlite: true };
   // The shared database goes through the harness (its master key matches the stored keys).
   if (mariadbUrl === process.env.LATCHKEY_TEST_DATABASE_URL) return {};
-  return { databaseUrl: mariadbUrl };
+  // Every test of this file uses our MariaDB: one master key seals the signing keys there.
+  return { databaseUrl: mariadbUrl, masterKey: MARIADB_MASTER_KEY };
 }
 
 const VERIFY_SUBJECT = 'Confirm your e-mail for Latchkey';

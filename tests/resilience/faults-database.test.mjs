@@ -11,11 +11,14 @@
 //   - access-token checks (/api/auth/check) need no database and keep answering 200;
 //   - the server recovers by itself, without a restart: within RECOVERY_MS of the database
 //     answering again, logins and sign-ups succeed and /readyz is 200.
+// Then the same database hangs (SIGSTOP: connections accepted, nothing answered) for 18 s:
+// every request is still answered within 30 s (503 unavailable after the 15 s statement
+// timeout), token checks and /healthz are not slowed down, and the server recovers on SIGCONT.
 //
 // Environment: LATCHKEY_BIN (default build/latchkey).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, client, newUser, randomEmail, strongPassword, sleep, MANY_LOGIN_FAILURES } from '../api/harness.mjs';
+import { startServer, client, newUser, randomHex, randomEmail, strongPassword, sleep, MANY_LOGIN_FAILURES } from '../api/harness.mjs';
 import { startMariaDb, until } from './fault-support.mjs';
 
 const OUTAGE_MS = 10000;
@@ -23,6 +26,8 @@ const OUTAGE_LATENCY_MS = 2000; // the bound on any answer while the database is
 const RECOVERY_MS = 5000; // from the database answering again to requests succeeding
 const SETTLE_MS = 500; // requests started within this of the kill may still have been served
 
+// Both tests use the same database, so the same master key (it seals the signing keys there).
+const MASTER_KEY = randomHex(32);
 let db = null;
 before(async () => {
   db = await startMariaDb();
@@ -63,7 +68,7 @@ function show(e) {
 }
 
 test('database down for 10 s during load: fast 503 problems, /readyz 503, recovery without a restart', async (t) => {
-  const server = await startServer({ databaseUrl: db.url, env: { ...MANY_LOGIN_FAILURES } });
+  const server = await startServer({ databaseUrl: db.url, masterKey: MASTER_KEY, env: { ...MANY_LOGIN_FAILURES } });
   try {
     const api = client(server.url);
     const user = await newUser(api);
@@ -161,6 +166,89 @@ test('database down for 10 s during load: fast 503 problems, /readyz 503, recove
     assert.ok(afterwards.length > 0);
     for (const e of afterwards) assert.ok([200, 201].includes(e.status), `after recovery: ${show(e)}`);
   } finally {
+    await server.stop();
+  }
+});
+
+// A hung database is worse than a dead one: connections are accepted and nothing is answered
+// (a stopped process, a partition that drops packets). The server must still answer every
+// request within a bound, with 503 problems, and not hang it. The bound comes from the MySQL
+// client timeouts (store/database_url.hpp): a statement gives up after 3 x 5 s (the client tries
+// a read three times), the reconnect after it after connect_timeout (10 s).
+const HUNG_MS = 18000; // long enough for answers after the 15 s statement timeout to arrive
+const HUNG_LATENCY_MS = 30000;
+
+test('database hung (SIGSTOP): every request answered within 30 s with 503 problems, token checks unaffected, recovery without a restart', async (t) => {
+  const server = await startServer({ databaseUrl: db.url, masterKey: MASTER_KEY, env: { ...MANY_LOGIN_FAILURES } });
+  let paused = false;
+  try {
+    const api = client(server.url);
+    const user = await newUser(api);
+    const access = user.tokens.access_token;
+    const log = [];
+    let stopping = false;
+    const json = (payload) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    });
+    db.pause();
+    paused = true;
+    const hungAt = Date.now();
+    // Fewer database clients than worker threads (8): what is measured is the database
+    // timeouts, not a queue of requests waiting for a worker.
+    const loops = [
+      ...Array.from({ length: 3 }, async () => {
+        while (!stopping) await timed(log, 'login', `${server.url}/api/auth/login`, json({ email: user.email, password: user.password }));
+      }),
+      (async () => {
+        while (!stopping) await timed(log, 'readyz', `${server.url}/readyz`, {});
+      })(),
+      (async () => {
+        while (!stopping) {
+          await timed(log, 'check', `${server.url}/api/auth/check`, { headers: { authorization: `Bearer ${access}` } });
+          await timed(log, 'healthz', `${server.url}/healthz`, {});
+          await sleep(100);
+        }
+      })(),
+    ];
+    await sleep(HUNG_MS);
+    const resumeAt = Date.now();
+    db.resume();
+    paused = false;
+
+    const recovered = await until(
+      () => (log.some((e) => e.kind === 'login' && e.start > resumeAt && e.status === 200) ? Date.now() : 0),
+      'a login to succeed after the database answers again',
+      HUNG_LATENCY_MS + 5000,
+      50,
+    );
+    t.diagnostic(`recovered ${recovered - resumeAt} ms after the database was resumed`);
+    stopping = true;
+    await Promise.all(loops);
+
+    // Every request that met the hung database was answered, within the bound, and a login
+    // or /readyz that ended before the resume was a 503 problem.
+    const during = log.filter((e) => e.start >= hungAt && e.start < resumeAt);
+    const slowest = Math.max(...during.map((e) => e.end - e.start));
+    t.diagnostic(`${during.length} requests met the hung database; slowest answer ${slowest} ms`);
+    for (const e of during) {
+      assert.equal(e.error, null, `an answer, not a dropped connection: ${show(e)}`);
+      assert.ok(e.end - e.start <= HUNG_LATENCY_MS, `answered within ${HUNG_LATENCY_MS} ms: ${show(e)}`);
+      if (e.kind === 'check' || e.kind === 'healthz') {
+        assert.equal(e.status, 200, `needs no database: ${show(e)}`);
+        assert.ok(e.end - e.start < OUTAGE_LATENCY_MS, `not slowed down by the hung database: ${show(e)}`);
+      } else if (e.end < resumeAt) {
+        assert.equal(e.status, 503, `503 while the database hangs: ${show(e)}`);
+        assert.match(e.contentType, /^application\/problem\+json/, show(e));
+        assert.equal(e.body?.code, 'unavailable', show(e));
+      }
+    }
+    for (const kind of ['login', 'readyz']) {
+      assert.ok(during.some((e) => e.kind === kind && e.end < resumeAt && e.status === 503), `a ${kind} got its 503 while the database hung`);
+    }
+  } finally {
+    if (paused) db.resume();
     await server.stop();
   }
 });
