@@ -8,9 +8,14 @@
 //    exists without its user); the outbox delivers every message, and a message is delivered
 //    twice at most once per crash (the one the dispatcher had in hand: sent, not yet marked),
 //    always with the same Message-ID, so a receiver can tell the copy.
+// 2. During refresh rotations of 40 sessions (SQLite, MariaDB): per session, exactly one of the
+//    old and the new refresh token works afterwards; JWKS verifies every access token issued.
+// 3. `latchkey keys rotate` killed mid-way, then the server: JWKS still verifies every token.
 //
 // Environment: LATCHKEY_BIN (default build/latchkey); LATCHKEY_TEST_DATABASE_URL (a shared
-// MariaDB) instead of a MariaDB this file starts itself with scripts/lib/mariadb.sh.
+// MariaDB) instead of a MariaDB this file starts itself with scripts/lib/mariadb.sh (the key
+// rotation test then runs on SQLite only: rotating a shared database's keys would change what
+// other suites' servers sign with). Needs tests/api/node_modules (npm ci there): mail-sink.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
