@@ -384,6 +384,7 @@ int with_application(const config::Config& config, const std::function<int(http:
   courier::DispatcherOptions dispatch_options;
   dispatch_options.owner = courier::default_dispatcher_owner(core.random);
   dispatch_options.poll_interval = mc.poll_interval;
+  dispatch_options.lease = mc.lease;
   dispatch_options.max_attempts = mc.max_attempts;
   dispatch_options.retry_base = mc.retry_base;
   dispatch_options.retry_max = mc.retry_max;

@@ -185,6 +185,7 @@ const std::vector<Key>& keys() {
       duration_key("mail.retry_base", &Config::mail, &MailConfig::retry_base, 1, kDay),
       duration_key("mail.retry_max", &Config::mail, &MailConfig::retry_max, 1, 7 * kDay),
       duration_key("mail.poll_interval", &Config::mail, &MailConfig::poll_interval, 1, 3600),
+      duration_key("mail.lease", &Config::mail, &MailConfig::lease, 2, 3600),
       duration_key("mail.keep_sent", &Config::mail, &MailConfig::keep_sent, 3600, 365 * kDay),
       duration_key("verification.email_ttl", &Config::verification, &VerificationConfig::email_ttl,
                    300, 30 * kDay),
@@ -492,6 +493,10 @@ void validate(Config& c) {
   if (c.mfa.totp_issuer.empty()) c.mfa.totp_issuer = c.mail.product_name;
   if (c.mail.retry_max < c.mail.retry_base) {
     throw ConfigError("config key 'mail.retry_max': must not be less than mail.retry_base");
+  }
+  if (c.mail.lease < 2 * c.mail.smtp_timeout) {
+    // The dispatcher starts a send only with half of the lease left: the send must end in it.
+    throw ConfigError("config key 'mail.lease': must be at least twice mail.smtp_timeout");
   }
   const auto& lvl = c.log.level;
   if (lvl != "trace" && lvl != "debug" && lvl != "info" && lvl != "warn" && lvl != "error") {

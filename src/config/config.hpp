@@ -112,6 +112,9 @@ struct MailConfig {
   std::chrono::seconds retry_base{30};
   std::chrono::seconds retry_max{3600};
   std::chrono::seconds poll_interval{1};
+  // How long a dispatcher holds a claimed message; after a crash mid-send the message is sent
+  // again once it runs out. At least twice smtp_timeout (a send starts with half of it left).
+  std::chrono::seconds lease{60};
   std::chrono::seconds keep_sent{7 * 24 * 3600};  // sent messages are deleted after this
 };
 

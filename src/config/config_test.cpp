@@ -81,6 +81,24 @@ TEST(Config, BadValuesNameTheKey) {
   }
 }
 
+TEST(Config, MailLeaseCoversASend) {
+  EXPECT_EQ(load({}).mail.lease, std::chrono::seconds(60));
+  Sources ok;
+  ok.env = {{"LATCHKEY_MAIL_LEASE", "6"}, {"LATCHKEY_MAIL_SMTP_TIMEOUT", "3"}};
+  EXPECT_EQ(load(ok).mail.lease, std::chrono::seconds(6));
+  Sources short_lease;
+  short_lease.env = {{"LATCHKEY_MAIL_LEASE", "5"}, {"LATCHKEY_MAIL_SMTP_TIMEOUT", "3"}};
+  try {
+    load(short_lease);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("mail.lease"), std::string::npos);
+  }
+  Sources too_short;
+  too_short.env = {{"LATCHKEY_MAIL_LEASE", "1"}, {"LATCHKEY_MAIL_SMTP_TIMEOUT", "1"}};
+  EXPECT_THROW(load(too_short), ConfigError);
+}
+
 TEST(Config, RenderMasksSecrets) {
   Sources s;
   s.env = {{"LATCHKEY_KEYS_MASTER_KEY", std::string(64, 'a')},

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include "store/database_url.hpp"
@@ -254,6 +255,9 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
   db->pool_size_ = size;
   db->pool_ = std::make_unique<soci::connection_pool>(size);
   const std::string connect = soci_connect_string(*parsed);
+  if (db->dialect_ == Dialect::kMysql) {
+    db->migration_connect_ = soci_connect_string(*parsed, /*io_timeouts=*/false);
+  }
   for (std::size_t i = 0; i < size; ++i) {
     soci::session& sql = db->pool_->at(i);
     try {
@@ -400,7 +404,26 @@ std::vector<std::string> Database::applied_versions() {
 }
 
 Status Database::migrate() {
-  soci::session sql(*pool_);
+  // MySQL: pooled connections give up on a statement after the I/O timeout; DDL on a big table
+  // and the wait for the migration lock may take longer, so migrations get a connection of their
+  // own without it.
+  std::optional<soci::session> leased;
+  soci::session own;
+  if (dialect_ == Dialect::kMysql) {
+    try {
+      own.open(factory_for(dialect_), migration_connect_);
+      configure_connection(own, dialect_);
+    } catch (const std::exception& e) {
+      return Error{ErrorCode::kUnavailable,
+                   "database unavailable",
+                   {},
+                   1,
+                   "migrate: connect: " + scrub(driver_message(e))};
+    }
+  } else {
+    leased.emplace(*pool_);
+  }
+  soci::session& sql = leased ? *leased : own;
   std::string step = "migrate: lock";
   try {
     MigrationLock lock(sql, dialect_);

@@ -118,6 +118,7 @@ class Database {
   std::unique_ptr<soci::connection_pool> pool_;
   std::mutex write_mutex_;
   std::unique_ptr<soci::session> writer_;
+  std::string migration_connect_;  // MySQL: the connect string without I/O timeouts
 };
 
 }  // namespace latchkey::store

@@ -39,6 +39,10 @@ TEST(DatabaseUrl, MysqlWithPercentEncodedCredentials) {
   EXPECT_EQ(u->database, "latchkey");
   EXPECT_EQ(soci_connect_string(*u),
             "db='latchkey' user='lat@ch' password='p@ss:w/d' host='db.example' port=3307 "
+            "charset=utf8mb4 connect_timeout=10 read_timeout=5 write_timeout=5");
+  // Migrations: no I/O timeouts (long DDL, the wait for the migration lock).
+  EXPECT_EQ(soci_connect_string(*u, /*io_timeouts=*/false),
+            "db='latchkey' user='lat@ch' password='p@ss:w/d' host='db.example' port=3307 "
             "charset=utf8mb4 connect_timeout=10");
 }
 

@@ -157,7 +157,7 @@ Result<ParsedUrl> parse_database_url(std::string_view url) {
   return out;
 }
 
-std::string soci_connect_string(const ParsedUrl& url) {
+std::string soci_connect_string(const ParsedUrl& url, bool io_timeouts) {
   std::string s;
   auto add = [&s](std::string_view key, const std::string& quoted) {
     if (!s.empty()) s += ' ';
@@ -184,6 +184,10 @@ std::string soci_connect_string(const ParsedUrl& url) {
       if (url.port) add("port", std::to_string(*url.port));
       add("charset", "utf8mb4");
       add("connect_timeout", "10");
+      if (io_timeouts) {
+        add("read_timeout", std::to_string(kMysqlIoTimeoutSeconds));
+        add("write_timeout", std::to_string(kMysqlIoTimeoutSeconds));
+      }
       return s;
     }
     case Dialect::kPostgres: {

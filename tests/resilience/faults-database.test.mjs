@@ -1,0 +1,254 @@
+// The database goes down for 10 s during load (issue 9). A MariaDB this file starts itself
+// (scripts/lib/mariadb.sh) is killed (SIGKILL: open connections reset, new ones refused) while
+// clients sign up, log in, check tokens and poll /readyz, and started again on the same data.
+//
+// Asserted:
+//   - no request hangs: every answer during the outage comes within OUTAGE_LATENCY_MS, and no
+//     connection is dropped without an answer;
+//   - what needs the database answers 503 application/problem+json, code `unavailable`, with
+//     Retry-After — never a 500;
+//   - /readyz answers 503 (code `unavailable`) while the database is down; /healthz stays 200;
+//   - access-token checks (/api/auth/check) need no database and keep answering 200;
+//   - the server recovers by itself, without a restart: within RECOVERY_MS of the database
+//     answering again, logins and sign-ups succeed and /readyz is 200.
+// Then the same database hangs (SIGSTOP: connections accepted, nothing answered) for 18 s:
+// every request is still answered within 30 s (503 unavailable after the 15 s statement
+// timeout), token checks and /healthz are not slowed down, and the server recovers on SIGCONT.
+//
+// Environment: LATCHKEY_BIN (default build/latchkey).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, client, newUser, randomHex, randomEmail, strongPassword, sleep, MANY_LOGIN_FAILURES } from '../api/harness.mjs';
+import { startMariaDb, until } from './fault-support.mjs';
+
+const OUTAGE_MS = 10000;
+const OUTAGE_LATENCY_MS = 2000; // the bound on any answer while the database is down
+const RECOVERY_MS = 5000; // from the database answering again to requests succeeding
+const SETTLE_MS = 500; // requests started within this of the kill may still have been served
+
+// Both tests use the same database, so the same master key (it seals the signing keys there).
+const MASTER_KEY = randomHex(32);
+let db = null;
+before(async () => {
+  db = await startMariaDb();
+});
+after(async () => {
+  if (db) await db.close();
+});
+
+/** One timed request; never throws (a dropped connection is recorded as status 0). */
+async function timed(log, kind, url, init) {
+  const start = Date.now();
+  let status = 0;
+  let contentType = '';
+  let body = null;
+  let retryAfter = null;
+  let error = null;
+  try {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(20000) });
+    status = res.status;
+    contentType = res.headers.get('content-type') ?? '';
+    retryAfter = res.headers.get('retry-after');
+    const text = await res.text();
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  } catch (err) {
+    error = String(err?.cause?.code ?? err?.name ?? err);
+  }
+  const entry = { kind, start, end: Date.now(), status, contentType, body, retryAfter, error };
+  log.push(entry);
+  return entry;
+}
+
+function show(e) {
+  return `${e.kind} +${e.end - e.start} ms -> ${e.status} ${e.error ?? ''} ${JSON.stringify(e.body)?.slice(0, 200)}`;
+}
+
+test('database down for 10 s during load: fast 503 problems, /readyz 503, recovery without a restart', async (t) => {
+  const server = await startServer({ databaseUrl: db.url, masterKey: MASTER_KEY, env: { ...MANY_LOGIN_FAILURES } });
+  try {
+    const api = client(server.url);
+    const user = await newUser(api);
+    const access = user.tokens.access_token;
+    const log = [];
+    let stopping = false;
+    const json = (payload) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    });
+    const loops = [
+      // Logins (read the user, write a session) and sign-ups (write a user).
+      ...Array.from({ length: 3 }, async () => {
+        while (!stopping) await timed(log, 'login', `${server.url}/api/auth/login`, json({ email: user.email, password: user.password }));
+      }),
+      ...Array.from({ length: 3 }, async () => {
+        while (!stopping) {
+          await timed(log, 'signup', `${server.url}/api/auth/signup`, json({ email: randomEmail('dbdown'), password: strongPassword() }));
+        }
+      }),
+      (async () => {
+        while (!stopping) {
+          await timed(log, 'check', `${server.url}/api/auth/check`, { headers: { authorization: `Bearer ${access}` } });
+          await sleep(50);
+        }
+      })(),
+      (async () => {
+        while (!stopping) {
+          await timed(log, 'readyz', `${server.url}/readyz`, {});
+          await timed(log, 'healthz', `${server.url}/healthz`, {});
+          await sleep(100);
+        }
+      })(),
+    ];
+
+    await sleep(1500);
+    const downAt = Date.now();
+    await db.kill();
+    await sleep(OUTAGE_MS);
+    // Answers that ended before mariadbd was even started again saw it down.
+    const restartAt = Date.now();
+    await db.restart();
+    const upAt = Date.now();
+    t.diagnostic(`database down for ${upAt - downAt} ms (${upAt - restartAt} ms of it restarting)`);
+
+    // Recovery by itself: a login and a sign-up succeed, /readyz is 200.
+    const recovered = await until(
+      async () => {
+        const okLogin = log.some((e) => e.kind === 'login' && e.start > upAt && e.status === 200);
+        const okSignup = log.some((e) => e.kind === 'signup' && e.start > upAt && e.status === 201);
+        const okReady = log.some((e) => e.kind === 'readyz' && e.start > upAt && e.status === 200);
+        return okLogin && okSignup && okReady ? Date.now() : 0;
+      },
+      'logins, sign-ups and /readyz to succeed again',
+      RECOVERY_MS + 5000,
+      50,
+    );
+    t.diagnostic(`recovered ${recovered - upAt} ms after the database answered again`);
+    const steadyFrom = Date.now();
+    await sleep(1000);
+    stopping = true;
+    await Promise.all(loops);
+
+    // Before the outage: all served.
+    const beforeOutage = log.filter((e) => e.end < downAt);
+    assert.ok(beforeOutage.some((e) => e.kind === 'login') && beforeOutage.some((e) => e.kind === 'signup'), 'load ran before the outage');
+    for (const e of beforeOutage) assert.ok([200, 201].includes(e.status), `before the outage: ${show(e)}`);
+
+    // During the outage: fast answers, 503 problem+json where the database is needed.
+    const during = log.filter((e) => e.start > downAt + SETTLE_MS && e.end < restartAt);
+    for (const kind of ['login', 'signup', 'readyz', 'check', 'healthz']) {
+      assert.ok(during.filter((e) => e.kind === kind).length >= 3, `${kind} requests ran during the outage`);
+    }
+    const slowest = Math.max(...during.map((e) => e.end - e.start));
+    t.diagnostic(`${during.length} requests during the outage; slowest answer ${slowest} ms`);
+    for (const e of log.filter((x) => x.start > downAt && x.start < upAt)) {
+      assert.equal(e.error, null, `an answer, not a dropped connection: ${show(e)}`);
+      assert.ok(e.end - e.start <= OUTAGE_LATENCY_MS, `answered within ${OUTAGE_LATENCY_MS} ms: ${show(e)}`);
+    }
+    for (const e of during) {
+      if (e.kind === 'check' || e.kind === 'healthz') {
+        assert.equal(e.status, 200, `needs no database: ${show(e)}`);
+        continue;
+      }
+      assert.equal(e.status, 503, `503 while the database is down: ${show(e)}`);
+      assert.match(e.contentType, /^application\/problem\+json/, show(e));
+      assert.equal(e.body?.code, 'unavailable', show(e));
+      assert.equal(e.body?.status, 503, show(e));
+      if (e.kind !== 'readyz') assert.ok(Number(e.retryAfter) >= 1, `Retry-After: ${show(e)}`);
+    }
+
+    // After recovery: everything is served again.
+    const afterwards = log.filter((e) => e.start > steadyFrom);
+    assert.ok(afterwards.length > 0);
+    for (const e of afterwards) assert.ok([200, 201].includes(e.status), `after recovery: ${show(e)}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+// A hung database is worse than a dead one: connections are accepted and nothing is answered
+// (a stopped process, a partition that drops packets). The server must still answer every
+// request within a bound, with 503 problems, and not hang it. The bound comes from the MySQL
+// client timeouts (store/database_url.hpp): a statement gives up after 3 x 5 s (the client tries
+// a read three times), the reconnect after it after connect_timeout (10 s).
+const HUNG_MS = 18000; // long enough for answers after the 15 s statement timeout to arrive
+const HUNG_LATENCY_MS = 30000;
+
+test('database hung (SIGSTOP): every request answered within 30 s with 503 problems, token checks unaffected, recovery without a restart', async (t) => {
+  const server = await startServer({ databaseUrl: db.url, masterKey: MASTER_KEY, env: { ...MANY_LOGIN_FAILURES } });
+  let paused = false;
+  try {
+    const api = client(server.url);
+    const user = await newUser(api);
+    const access = user.tokens.access_token;
+    const log = [];
+    let stopping = false;
+    const json = (payload) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    });
+    db.pause();
+    paused = true;
+    const hungAt = Date.now();
+    // Fewer database clients than worker threads (8): what is measured is the database
+    // timeouts, not a queue of requests waiting for a worker.
+    const loops = [
+      ...Array.from({ length: 3 }, async () => {
+        while (!stopping) await timed(log, 'login', `${server.url}/api/auth/login`, json({ email: user.email, password: user.password }));
+      }),
+      (async () => {
+        while (!stopping) await timed(log, 'readyz', `${server.url}/readyz`, {});
+      })(),
+      (async () => {
+        while (!stopping) {
+          await timed(log, 'check', `${server.url}/api/auth/check`, { headers: { authorization: `Bearer ${access}` } });
+          await timed(log, 'healthz', `${server.url}/healthz`, {});
+          await sleep(100);
+        }
+      })(),
+    ];
+    await sleep(HUNG_MS);
+    const resumeAt = Date.now();
+    db.resume();
+    paused = false;
+
+    const recovered = await until(
+      () => (log.some((e) => e.kind === 'login' && e.start > resumeAt && e.status === 200) ? Date.now() : 0),
+      'a login to succeed after the database answers again',
+      HUNG_LATENCY_MS + 5000,
+      50,
+    );
+    t.diagnostic(`recovered ${recovered - resumeAt} ms after the database was resumed`);
+    stopping = true;
+    await Promise.all(loops);
+
+    // Every request that met the hung database was answered, within the bound, and a login
+    // or /readyz that ended before the resume was a 503 problem.
+    const during = log.filter((e) => e.start >= hungAt && e.start < resumeAt);
+    const slowest = Math.max(...during.map((e) => e.end - e.start));
+    t.diagnostic(`${during.length} requests met the hung database; slowest answer ${slowest} ms`);
+    for (const e of during) {
+      assert.equal(e.error, null, `an answer, not a dropped connection: ${show(e)}`);
+      assert.ok(e.end - e.start <= HUNG_LATENCY_MS, `answered within ${HUNG_LATENCY_MS} ms: ${show(e)}`);
+      if (e.kind === 'check' || e.kind === 'healthz') {
+        assert.equal(e.status, 200, `needs no database: ${show(e)}`);
+        assert.ok(e.end - e.start < OUTAGE_LATENCY_MS, `not slowed down by the hung database: ${show(e)}`);
+      } else if (e.end < resumeAt) {
+        assert.equal(e.status, 503, `503 while the database hangs: ${show(e)}`);
+        assert.match(e.contentType, /^application\/problem\+json/, show(e));
+        assert.equal(e.body?.code, 'unavailable', show(e));
+      }
+    }
+    for (const kind of ['login', 'readyz']) {
+      assert.ok(during.some((e) => e.kind === kind && e.end < resumeAt && e.status === 503), `a ${kind} got its 503 while the database hung`);
+    }
+  } finally {
+    if (paused) db.resume();
+    await server.stop();
+  }
+});
