@@ -8,7 +8,7 @@ LATCHKEY_BUILD_PACKAGES=(
   libcrypt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libkainjow-mustache-dev
   liboath-dev libqrencode-dev libphonenumber-dev libhiredis-dev
 )
-LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client redis-server postgresql curl clang-format openssl oathtool chromium fonts-nanum nginx-light faketime
+LATCHKEY_TEST_PACKAGES=(mariadb-server mariadb-client redis-server postgresql curl clang-format openssl oathtool chromium fonts-nanum nginx-light faketime sqlite3
   clang libclang-rt-14-dev llvm-14)  # clang + libFuzzer + llvm-symbolizer: the asan build and fuzz/
 
 as_root() {
