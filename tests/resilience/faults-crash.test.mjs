@@ -59,6 +59,9 @@ const ACKED_BEFORE_KILL = 30;
 
 function mailEnv(sink) {
   return {
+    // Room for CLIENTS concurrent sign-ups: the hash queue is capped below the worker count, and
+    // this test is about crashes, not about turning a flood away (load.test.mjs tests that).
+    LATCHKEY_SERVER_WORKER_THREADS: String(CLIENTS + 8),
     LATCHKEY_SIGNUP_REQUIRE_EMAIL_VERIFICATION: 'true',
     LATCHKEY_MAIL_CHANNEL: 'smtp',
     LATCHKEY_MAIL_SMTP_URL: sink.smtpUrl,
