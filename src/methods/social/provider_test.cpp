@@ -195,7 +195,8 @@ class ProviderTest : public ::testing::Test {
                   {"jwks_uri", "https://id.example.com/jwks"},
                   {"token_endpoint_auth_methods_supported", {"client_secret_post"}}}
                  .dump());
-    publish({key_.public_key().to_jwk()});
+    // json::array: a one-element braced list copies the element with some compilers (clang)
+    publish(json::array({key_.public_key().to_jwk()}));
     http_.on("https://id.example.com/me", 200,
              json{{"sub", "user-1"}, {"email", "u@example.com"}, {"email_verified", true}}.dump());
   }
@@ -264,7 +265,7 @@ TEST_F(ProviderTest, UnknownKidRefetchesTheJwksAtMostOncePerMinute) {
   EXPECT_EQ(http_.count("https://id.example.com/jwks"), 1);
   // The provider rotates to k2: the first token with k2 refetches once.
   auto k2 = tokens::generate_signing_key(tokens::Alg::kES256, "k2");
-  publish({key_.public_key().to_jwk(), k2.public_key().to_jwk()});
+  publish(json::array({key_.public_key().to_jwk(), k2.public_key().to_jwk()}));
   clock_.advance(std::chrono::seconds(61));
   token_answer(k2);
   ASSERT_TRUE(p.exchange({"c", "v", "n-1", "https://a/cb", "s"}));

@@ -4,11 +4,12 @@
 #include <qrencode.h>
 
 #include <memory>
-#include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "methods/totp/totp.hpp"
 
@@ -39,31 +40,51 @@ Symbol reference(const std::string& text) {
   return s;
 }
 
+// Plain string scanning rather than std::regex: libstdc++'s regex recurses per character and
+// overflows the stack on the long path data in sanitised builds.
 std::string attribute(const std::string& svg, const std::string& element, const std::string& name) {
-  std::smatch m;
-  const std::regex re("<" + element + "\\b[^>]*\\s" + name + "=\"([^\"]*)\"");
-  if (!std::regex_search(svg, m, re)) return "<missing>";
-  return m[1];
+  const auto open = svg.find("<" + element + " ");
+  if (open == std::string::npos) return "<missing>";
+  const auto end = svg.find('>', open);
+  const auto at = svg.find(" " + name + "=\"", open);
+  if (at == std::string::npos || at > end) return "<missing>";
+  const auto value = at + name.size() + 3;
+  return svg.substr(value, svg.find('"', value) - value);
+}
+
+// Reads one unsigned decimal number at `pos`, or -1 when there is none.
+int number_at(const std::string& d, std::size_t& pos) {
+  const auto start = pos;
+  while (pos < d.size() && d[pos] >= '0' && d[pos] <= '9') ++pos;
+  return pos == start || pos - start > 6 ? -1 : std::stoi(d.substr(start, pos - start));
+}
+
+bool expect_text(const std::string& d, std::size_t& pos, std::string_view text) {
+  if (d.compare(pos, text.size(), text) != 0) return false;
+  pos += text.size();
+  return true;
 }
 
 // Reads back the path data written as "Mx yhNv1h-Nz" runs; every other shape fails the test.
 std::set<std::pair<int, int>> cells_of(const std::string& d) {
   std::set<std::pair<int, int>> cells;
-  const std::regex run(R"(M(\d+) (\d+)h(\d+)v1h-(\d+)z)");
-  std::size_t consumed = 0;
-  for (auto it = std::sregex_iterator(d.begin(), d.end(), run); it != std::sregex_iterator();
-       ++it) {
-    const auto& m = *it;
-    EXPECT_EQ(static_cast<std::size_t>(m.position(0)), consumed) << d;
-    consumed = m.position(0) + m.length(0);
-    EXPECT_EQ(m[3], m[4]);
-    const int x = std::stoi(m[1]), y = std::stoi(m[2]), n = std::stoi(m[3]);
+  std::size_t pos = 0;
+  while (pos < d.size()) {
+    int x = -1, y = -1, n = -1, back = -1;
+    const bool ok =
+        expect_text(d, pos, "M") && (x = number_at(d, pos)) >= 0 && expect_text(d, pos, " ") &&
+        (y = number_at(d, pos)) >= 0 && expect_text(d, pos, "h") && (n = number_at(d, pos)) >= 0 &&
+        expect_text(d, pos, "v1h-") && (back = number_at(d, pos)) >= 0 && expect_text(d, pos, "z");
+    if (!ok) {
+      ADD_FAILURE() << "unparsed path data at " << pos << ": " << d.substr(pos, 40);
+      break;
+    }
+    EXPECT_EQ(n, back);
     EXPECT_GT(n, 0);
     for (int i = 0; i < n; ++i) {
       EXPECT_TRUE(cells.insert({x + i, y}).second) << "overlap at " << x + i << "," << y;
     }
   }
-  EXPECT_EQ(consumed, d.size()) << "unparsed path data";
   return cells;
 }
 
@@ -77,27 +98,33 @@ TEST(QrSvg, WellFormedSvgShape) {
   EXPECT_EQ(attribute(svg, "rect", "fill"), "#fff");
   EXPECT_EQ(attribute(svg, "path", "fill"), "#000");
   // Exactly: one svg, one background rect, one path; every element closed.
-  const std::regex tag("<(/?)([a-z]+)[^>]*?(/?)>");
   std::vector<std::string> stack;
   int paths = 0, rects = 0;
-  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tag); it != std::sregex_iterator();
-       ++it) {
-    const std::string name = (*it)[2];
+  for (std::size_t pos = 0; pos < svg.size();) {
+    // Nothing outside the markup: no stray text nodes.
+    ASSERT_EQ(svg[pos], '<') << "text outside the markup at " << pos;
+    const auto end = svg.find('>', pos);
+    ASSERT_NE(end, std::string::npos);
+    std::string_view tag(svg.data() + pos + 1, end - pos - 1);
+    pos = end + 1;
+    const bool closing = tag.starts_with('/');
+    if (closing) tag.remove_prefix(1);
+    const bool self_closing = tag.ends_with('/');
+    const std::string name(tag.substr(0, tag.find_first_not_of("abcdefghijklmnopqrstuvwxyz")));
+    ASSERT_FALSE(name.empty()) << tag;
     if (name == "path") ++paths;
     if (name == "rect") ++rects;
-    if ((*it)[1] == "/") {
+    if (closing) {
       ASSERT_FALSE(stack.empty());
       EXPECT_EQ(stack.back(), name);
       stack.pop_back();
-    } else if ((*it)[3] != "/") {
+    } else if (!self_closing) {
       stack.push_back(name);
     }
   }
   EXPECT_TRUE(stack.empty());
   EXPECT_EQ(paths, 1);
   EXPECT_EQ(rects, 1);
-  // Nothing outside the markup: no stray text nodes.
-  EXPECT_EQ(std::regex_replace(svg, tag, ""), "");
 }
 
 TEST(QrSvg, SizeFollowsTheQrVersion) {
