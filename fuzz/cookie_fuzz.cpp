@@ -2,12 +2,11 @@
 // input) and the cookie names the server reads. A value found never spans a pair separator.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "http/cookies.hpp"
+#include "invariant.hpp"
 
 namespace {
 constexpr std::string_view kNames[] = {"__Host-latchkey_refresh", "latchkey_refresh",
@@ -25,8 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (auto name : kNames) {
     const auto value = latchkey::http::cookie_value(req, name);
     if (value && value->find(';') != std::string::npos) {
-      std::fprintf(stderr, "cookie value spans a ';'\n");
-      std::abort();
+      latchkey::fuzz::fail(name, "cookie value spans a ';'");
     }
   }
   return 0;

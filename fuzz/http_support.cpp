@@ -1,12 +1,10 @@
 #include "http_support.hpp"
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -15,18 +13,13 @@
 #include "app/app.hpp"
 #include "app/cli.hpp"
 #include "config/config.hpp"
+#include "invariant.hpp"
 
 namespace latchkey::fuzz {
 namespace {
 
 constexpr const char* kAdminEmail = "operator@fuzz.example";
 constexpr const char* kAdminPassword = "Fuzzing-Admin-Passphrase-7391!";
-
-[[noreturn]] void fail(std::string_view what, std::string_view why) {
-  std::fprintf(stderr, "fuzz invariant broken (%.*s): %.*s\n", static_cast<int>(what.size()),
-               what.data(), static_cast<int>(why.size()), why.data());
-  std::abort();
-}
 
 std::string make_workdir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "latchkey-fuzz.XXXXXX").string();
@@ -141,15 +134,6 @@ void Application::login() {
     me.set(http::Field::authorization, bearer_);
     admin_id_ = nlohmann::json::parse(send(std::move(me)).body()).at("id").get<std::string>();
   }
-}
-
-std::string Application::admin_bearer() {
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
-  http::Request probe{http::Verb::get, "/api/auth/check", 11};
-  probe.set(http::Field::authorization, bearer_);
-  if (bearer_.empty() || send(std::move(probe)).result() != http::HttpStatus::ok) login();
-  return bearer_;
 }
 
 void check_response(std::string_view what, const http::Response& res) {

@@ -23,8 +23,10 @@ class Application {
   http::Response send(http::Request request);
   // What the server answers when Beast refuses the bytes (malformed, too large).
   http::Response reject(const Error& error);
-  // "Bearer <access token>" of the admin (re-login when the session was ended meanwhile).
-  std::string admin_bearer();
+  // "Bearer <access token>" of the admin; empty once the fuzzer has ended the admin's account.
+  const std::string& admin_bearer() const { return bearer_; }
+  // Signs the admin in again (after an input ended the session: logout-all, revoke, ...).
+  void renew_admin() { login(); }
   const std::string& admin_id() const { return admin_id_; }
   http::Pipeline& pipeline() { return *pipeline_; }
 

@@ -76,6 +76,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   req.body().assign(reinterpret_cast<const char*>(data) + 1, size - 1);
   req.prepare_payload();
-  latchkey::fuzz::check_response(target, app.send(std::move(req)));
+  const auto res = app.send(std::move(req));
+  latchkey::fuzz::check_response(target, res);
+  // The input may have ended the admin's session (logout-all, revoking its own sessions): the
+  // next input starts signed in again.
+  if (route.caller == Caller::kAdmin && res.result() == latchkey::http::HttpStatus::unauthorized) {
+    app.renew_admin();
+  }
   return 0;
 }

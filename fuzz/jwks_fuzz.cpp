@@ -2,11 +2,10 @@
 // round trip through to_jwks unchanged.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 #include <vector>
 
+#include "invariant.hpp"
 #include "tokens/jwk.hpp"
 
 namespace tokens = latchkey::tokens;
@@ -19,14 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& [kid, key] : parsed->keys()) keys.push_back(key);
   auto again = tokens::parse_jwks(tokens::to_jwks(keys));
   if (!again || again->size() != parsed->size() || !again->rejected().empty()) {
-    std::fprintf(stderr, "JWKS round trip changed the key set\n");
-    std::abort();
+    latchkey::fuzz::fail("jwks", "round trip changed the key set");
   }
   for (const auto& [kid, key] : parsed->keys()) {
     const auto* same = again->find(kid);
     if (same == nullptr || same->alg() != key.alg()) {
-      std::fprintf(stderr, "JWKS round trip lost or changed key %s\n", kid.c_str());
-      std::abort();
+      latchkey::fuzz::fail(kid, "round trip lost or changed the key");
     }
   }
   return 0;

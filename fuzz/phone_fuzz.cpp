@@ -3,11 +3,10 @@
 // same string.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 
 #include "identity/phone.hpp"
+#include "invariant.hpp"
 
 namespace {
 constexpr std::string_view kRegions[] = {"KR", "US", "GB", "JP", "DE", "", "zz", "kr"};
@@ -29,8 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!phone) return 0;
   auto again = latchkey::identity::normalize_phone(*phone, region);
   if (!is_e164(*phone) || !again || *again != *phone) {
-    std::fprintf(stderr, "normalised phone %s is not stable E.164\n", phone->c_str());
-    std::abort();
+    latchkey::fuzz::fail(*phone, "normalised phone is not stable E.164");
   }
   return 0;
 }

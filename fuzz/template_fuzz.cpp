@@ -5,8 +5,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <string>
 #include <string_view>
@@ -14,8 +12,10 @@
 
 #include "courier/mime.hpp"
 #include "courier/templates.hpp"
+#include "invariant.hpp"
 
 namespace courier = latchkey::courier;
+using latchkey::fuzz::fail;
 
 namespace {
 
@@ -26,11 +26,6 @@ const courier::TemplateSet& templates() {
   static const auto set = courier::TemplateSet::load(
       "", {"Latchkey", "help@example.com", "https://auth.example.com"}, "en");
   return set;
-}
-
-[[noreturn]] void fail(const std::string& id, const char* why) {
-  std::fprintf(stderr, "template %s: %s\n", id.c_str(), why);
-  std::abort();
 }
 
 void check_wire(const std::string& id, const std::string& wire) {
