@@ -63,6 +63,11 @@ async function timed(log, kind, url, init) {
   return entry;
 }
 
+/** fetch() options for a JSON POST. */
+function json(payload) {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
+}
+
 function show(e) {
   return `${e.kind} +${e.end - e.start} ms -> ${e.status} ${e.error ?? ''} ${JSON.stringify(e.body)?.slice(0, 200)}`;
 }
@@ -75,11 +80,6 @@ test('database down for 10 s during load: fast 503 problems, /readyz 503, recove
     const access = user.tokens.access_token;
     const log = [];
     let stopping = false;
-    const json = (payload) => ({
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
-    });
     const loops = [
       // Logins (read the user, write a session) and sign-ups (write a user).
       ...Array.from({ length: 3 }, async () => {
@@ -187,11 +187,6 @@ test('database hung (SIGSTOP): every request answered within 30 s with 503 probl
     const access = user.tokens.access_token;
     const log = [];
     let stopping = false;
-    const json = (payload) => ({
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
-    });
     db.pause();
     paused = true;
     const hungAt = Date.now();
