@@ -151,29 +151,10 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  // CRLF followed by a space or tab before the end of the header section.
-  static bool has_obs_fold(std::string_view bytes) {
-    const auto end = bytes.find("\r\n\r\n");
-    if (end != std::string_view::npos) bytes = bytes.substr(0, end + 2);
-    for (auto at = bytes.find("\r\n"); at != std::string_view::npos && at + 2 < bytes.size();
-         at = bytes.find("\r\n", at + 2)) {
-      if (bytes[at + 2] == ' ' || bytes[at + 2] == '\t') return true;
-    }
-    return false;
-  }
-
   void on_header() {
     auto& req = parser_->get();
-    // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked leaves the body length
-    // unknown (Beast would read no body and take the rest as the next request: a smuggling
-    // shape). Refuse it and close.
-    if (req.find(bhttp::field::transfer_encoding) != req.end() && !parser_->chunked()) {
-      return reply_error(ErrorCode::kInvalidRequest, "unsupported Transfer-Encoding");
-    }
-    // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host. Latchkey never builds URLs
-    // from it, but a proxy in front might pick another of two, so the message is refused.
-    if (req.version() == 11 && req.count(bhttp::field::host) != 1) {
-      return reply_error(ErrorCode::kInvalidRequest, "an HTTP/1.1 request needs exactly one Host");
+    if (auto st = check_request_header(*parser_); !st) {
+      return reply_error(st.error().code, st.error().message);
     }
     // Refuse an oversized declared body before reading it.
     if (auto len = parser_->content_length(); len && *len > server_.options.max_body_bytes) {
@@ -278,7 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   Server::Impl& server_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   std::string peer_;
   bool busy_ = false;
   bool idle_ = false;  // waiting for the first byte of a request
@@ -292,6 +273,32 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t drained_ = 0;
   std::size_t header_bytes_ = 0;
 };
+
+bool has_obs_fold(std::string_view bytes) {
+  const auto end = bytes.find("\r\n\r\n");
+  if (end != std::string_view::npos) bytes = bytes.substr(0, end + 2);
+  for (auto at = bytes.find("\r\n"); at != std::string_view::npos && at + 2 < bytes.size();
+       at = bytes.find("\r\n", at + 2)) {
+    if (bytes[at + 2] == ' ' || bytes[at + 2] == '\t') return true;
+  }
+  return false;
+}
+
+Status check_request_header(const RequestParser& parser) {
+  const auto& req = parser.get();
+  // RFC 9112 6.3: a Transfer-Encoding whose final coding is not chunked leaves the body length
+  // unknown (Beast would read no body and take the rest as the next request: a smuggling
+  // shape). Refuse it and close.
+  if (req.find(bhttp::field::transfer_encoding) != req.end() && !parser.chunked()) {
+    return Error::make(ErrorCode::kInvalidRequest, "unsupported Transfer-Encoding");
+  }
+  // RFC 9112 3.2: an HTTP/1.1 request carries exactly one Host. Latchkey never builds URLs
+  // from it, but a proxy in front might pick another of two, so the message is refused.
+  if (req.version() == 11 && req.count(bhttp::field::host) != 1) {
+    return Error::make(ErrorCode::kInvalidRequest, "an HTTP/1.1 request needs exactly one Host");
+  }
+  return {};
+}
 
 void Server::Impl::do_accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {

@@ -8,13 +8,26 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/result.hpp"
 #include "http/types.hpp"
 
 namespace latchkey::http {
+
+using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+// Rules the server keeps beyond Beast's parser, exposed for the fuzz target that drives the
+// pipeline with raw bytes:
+// - obs-fold (CRLF then a space or tab before the end of the header section) is refused, as nginx
+//   does, rather than unfolded;
+bool has_obs_fold(std::string_view bytes);
+// - once the header is parsed: a Transfer-Encoding must end in chunked (RFC 9112 6.3) and an
+//   HTTP/1.1 request has exactly one Host (RFC 9112 3.2); else kInvalidRequest.
+Status check_request_header(const RequestParser& parser);
 
 // What the transport calls for each request. `done` may be called from any thread, once.
 class RequestHandler {
