@@ -14,6 +14,8 @@
 #include "store/database_url.hpp"
 #include "store/migrations.hpp"
 #include "store/sql_support.hpp"
+#include "store/statement_cache.hpp"
+#include "store/wal_checkpointer.hpp"
 
 namespace latchkey::store {
 
@@ -108,6 +110,8 @@ void configure_connection(soci::session& sql, Dialect dialect) {
       sql << "PRAGMA journal_mode = WAL", soci::into(mode);
       sql << "PRAGMA synchronous = NORMAL";
       sql << "PRAGMA foreign_keys = ON";
+      // A fallback: the writer's WAL hook (WalCheckpointer) replaces this on the writer.
+      sql << "PRAGMA wal_autocheckpoint = " + std::to_string(WalCheckpointer::kInlinePages);
       break;
     }
     case Dialect::kMysql:
@@ -224,6 +228,7 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
                              "': " + parsed.error().message);
   }
   std::unique_ptr<Database> db(new Database());
+  db->writer_statements_ = std::make_unique<StatementCache>();
   db->dialect_ = parsed->dialect;
   db->redacted_url_ = redact_url(options.url);
   if (!parsed->password.empty()) db->secrets_.push_back(parsed->password);
@@ -273,6 +278,8 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
     try {
       db->writer_->open(factory_for(db->dialect_), connect);
       configure_connection(*db->writer_, db->dialect_);
+      db->checkpointer_ = std::make_unique<WalCheckpointer>(*db->writer_, db->write_mutex_, connect,
+                                                            factory_for(db->dialect_));
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot connect to database " + db->redacted_url_ + ": " +
                                db->scrub(driver_message(e)));
@@ -281,7 +288,16 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
   return db;
 }
 
-Database::~Database() = default;
+Database::~Database() {
+  checkpointer_.reset();        // unhooks the writer and joins the thread
+  writer_statements_->clear();  // finalised before their connection closes
+}
+
+void StatementCache::finish(soci::statement& st) {
+  // Entries live only on SQLite's writer connection.
+  auto* sqlite = static_cast<soci::sqlite3_statement_backend*>(st.get_backend());
+  if (sqlite->stmt_ != nullptr) sqlite_api::sqlite3_reset(sqlite->stmt_);
+}
 
 std::string Database::scrub(std::string text) const {
   for (const auto& secret : secrets_) {
@@ -322,9 +338,11 @@ Error Database::error_from(soci::session& sql, const std::exception& e, std::str
       }
       break;
     case Failure::kConnection:
+      if (&sql == writer_.get()) writer_statements_->clear();  // they die with the connection
       try {
         sql.reconnect();
         configure_connection(sql, dialect_);
+        if (&sql == writer_.get()) checkpointer_->hook();
       } catch (...) {
         // Stays broken; the next user gets kUnavailable again and retries the reconnect.
       }

@@ -32,6 +32,9 @@ class session;
 
 namespace latchkey::store {
 
+class StatementCache;
+class WalCheckpointer;
+
 enum class Dialect { kSqlite, kMysql, kPostgres };
 
 std::string_view to_string(Dialect d) noexcept;
@@ -96,6 +99,10 @@ class Database {
   // with_write_session() in sql_support.hpp.
   soci::session* writer() noexcept { return writer_.get(); }
 
+  // The statements kept prepared on writer() (see with_prepared() in sql_support.hpp). Used only
+  // under lock_writes(), like the writer itself.
+  StatementCache& writer_statements() noexcept { return *writer_statements_; }
+
   // Maps an exception thrown by SOCI (or the driver) while doing `operation` to an Error:
   // kUnavailable when the connection is lost or the database is busy/deadlocked (the pooled
   // session is reconnected for the next user), kConflict when `unique_is_conflict` and a unique
@@ -118,6 +125,8 @@ class Database {
   std::unique_ptr<soci::connection_pool> pool_;
   std::mutex write_mutex_;
   std::unique_ptr<soci::session> writer_;
+  std::unique_ptr<StatementCache> writer_statements_;  // after writer_: destroyed before it
+  std::unique_ptr<WalCheckpointer> checkpointer_;      // checkpoints writer_'s WAL off its thread
   std::string migration_connect_;  // MySQL: the connect string without I/O timeouts
 };
 

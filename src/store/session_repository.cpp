@@ -77,18 +77,97 @@ struct SessionRow {
   }
 };
 
-void insert_refresh(soci::session& sql, const RefreshToken& t) {
-  long long created = to_db(t.created_at);
-  long long expires = to_db(t.expires_at);
-  NullableTime rotated = NullableTime::of(t.rotated_at);
-  NullableText successor = NullableText::of(t.successor_sealed);
-  sql << "INSERT INTO refresh_tokens (hash, session_id, user_id, created_at, expires_at, "
-         "rotated_at, successor_sealed) VALUES (:hash, :sid, :uid, :created, :expires, "
-         ":rotated, :successor)",
-      soci::use(t.hash), soci::use(t.session_id), soci::use(t.user_id), soci::use(created),
-      soci::use(expires), soci::use(rotated.value, rotated.ind),
-      soci::use(successor.value, successor.ind);
+// INSERT of one refresh token.
+struct InsertRefresh {
+  std::string hash, session_id, user_id;
+  long long created = 0, expires = 0;
+  NullableTime rotated;
+  NullableText successor;
+  soci::statement st;
+
+  static constexpr std::string_view kQuery =
+      "INSERT INTO refresh_tokens (hash, session_id, user_id, created_at, expires_at, rotated_at, "
+      "successor_sealed) VALUES (:hash, :sid, :uid, :created, :expires, :rotated, :successor)";
+
+  InsertRefresh(soci::session& sql, const std::string& query)
+      : st((sql.prepare << query, soci::use(hash), soci::use(session_id), soci::use(user_id),
+            soci::use(created), soci::use(expires), soci::use(rotated.value, rotated.ind),
+            soci::use(successor.value, successor.ind))) {}
+};
+
+void insert_refresh(Database& db, soci::session& sql, const RefreshToken& t) {
+  with_prepared<InsertRefresh>(db, sql, InsertRefresh::kQuery, [&](InsertRefresh& q) {
+    q.hash = t.hash;
+    q.session_id = t.session_id;
+    q.user_id = t.user_id;
+    q.created = to_db(t.created_at);
+    q.expires = to_db(t.expires_at);
+    q.rotated = NullableTime::of(t.rotated_at);
+    q.successor = NullableText::of(t.successor_sealed);
+    q.st.execute(true);
+  });
 }
+
+// SELECT of one refresh token by its hash.
+struct FindRefresh {
+  std::string hash;
+  RefreshToken t;
+  long long created = 0, expires = 0;
+  NullableTime rotated;
+  NullableText successor;
+  soci::statement st;
+
+  static constexpr std::string_view kQuery =
+      "SELECT hash, session_id, user_id, created_at, expires_at, rotated_at, successor_sealed "
+      "FROM refresh_tokens WHERE hash = :hash";
+
+  FindRefresh(soci::session& sql, const std::string& query)
+      : st((sql.prepare << query, soci::use(hash), soci::into(t.hash), soci::into(t.session_id),
+            soci::into(t.user_id), soci::into(created), soci::into(expires),
+            soci::into(rotated.value, rotated.ind), soci::into(successor.value, successor.ind))) {}
+};
+
+// SELECT of one session by id.
+struct FindSession {
+  std::string id;
+  SessionRow row;
+  soci::statement st;
+
+  FindSession(soci::session& sql, const std::string& query) : st(sql) {
+    st.alloc();
+    row.bind(st);
+    st.exchange(soci::use(id));
+    st.prepare(query);
+    st.define_and_bind();
+  }
+};
+
+// The compare-and-set of a rotation: marks the presented token used, if nobody did before.
+struct MarkRotated {
+  long long at = 0;
+  std::string sealed, hash;
+  soci::statement st;
+
+  static constexpr std::string_view kQuery =
+      "UPDATE refresh_tokens SET rotated_at = :at, successor_sealed = :sealed WHERE hash = :hash "
+      "AND rotated_at IS NULL";
+
+  MarkRotated(soci::session& sql, const std::string& query)
+      : st((sql.prepare << query, soci::use(at), soci::use(sealed), soci::use(hash))) {}
+};
+
+struct TouchSession {
+  long long at = 0;
+  std::string ip, user_agent, id;
+  soci::statement st;
+
+  static constexpr std::string_view kQuery =
+      "UPDATE sessions SET last_used_at = :at, ip = :ip, user_agent = :ua WHERE id = :id";
+
+  TouchSession(soci::session& sql, const std::string& query)
+      : st((sql.prepare << query, soci::use(at), soci::use(ip), soci::use(user_agent),
+            soci::use(id))) {}
+};
 
 class SqlSessionRepository final : public sessions::SessionRepository {
  public:
@@ -113,7 +192,7 @@ class SqlSessionRepository final : public sessions::SessionRepository {
               soci::use(last_used), soci::use(expires), soci::use(auth_time), soci::use(amr),
               soci::use(session.ip), soci::use(session.user_agent),
               soci::use(revoked.value, revoked.ind), soci::use(reason.value, reason.ind);
-          insert_refresh(sql, first);
+          insert_refresh(db_, sql, first);
           tx.commit();
           return {};
         },
@@ -123,16 +202,13 @@ class SqlSessionRepository final : public sessions::SessionRepository {
   Result<std::optional<Session>> find(const std::string& session_id) override {
     using R = Result<std::optional<Session>>;
     return with_session<R>(db_, "sessions.find", [&](soci::session& sql) -> R {
-      std::string key = session_id;
-      SessionRow row;
-      soci::statement st(sql);
-      st.alloc();
-      row.bind(st);
-      st.exchange(soci::use(key));
-      st.prepare("SELECT " + std::string(kSessionColumns) + " FROM sessions WHERE id = :id");
-      st.define_and_bind();
-      if (!st.execute(true)) return std::optional<Session>{};
-      return std::optional<Session>(row.get());
+      static const std::string kQuery =
+          "SELECT " + std::string(kSessionColumns) + " FROM sessions WHERE id = :id";
+      return with_prepared<FindSession>(db_, sql, kQuery, [&](FindSession& q) -> R {
+        q.id = session_id;
+        if (!q.st.execute(true)) return std::optional<Session>{};
+        return std::optional<Session>(q.row.get());
+      });
     });
   }
 
@@ -161,25 +237,16 @@ class SqlSessionRepository final : public sessions::SessionRepository {
   Result<std::optional<RefreshToken>> find_refresh(const std::string& hash) override {
     using R = Result<std::optional<RefreshToken>>;
     return with_session<R>(db_, "sessions.find_refresh", [&](soci::session& sql) -> R {
-      RefreshToken t;
-      long long created = 0, expires = 0;
-      NullableTime rotated;
-      NullableText successor;
-      soci::indicator found = soci::i_null;
-      sql << "SELECT hash, session_id, user_id, created_at, expires_at, rotated_at, "
-             "successor_sealed FROM refresh_tokens WHERE hash = :hash",
-          soci::use(hash), soci::into(t.hash, found), soci::into(t.session_id),
-          soci::into(t.user_id), soci::into(created), soci::into(expires),
-          soci::into(rotated.value, rotated.ind), soci::into(successor.value, successor.ind);
-      std::optional<RefreshToken> out;
-      if (sql.got_data()) {
-        t.created_at = from_db(created);
-        t.expires_at = from_db(expires);
-        t.rotated_at = rotated.get();
-        t.successor_sealed = successor.get();
-        out = std::move(t);
-      }
-      return out;
+      return with_prepared<FindRefresh>(db_, sql, FindRefresh::kQuery, [&](FindRefresh& q) -> R {
+        q.hash = hash;
+        if (!q.st.execute(true)) return std::optional<RefreshToken>{};
+        RefreshToken t = q.t;
+        t.created_at = from_db(q.created);
+        t.expires_at = from_db(q.expires);
+        t.rotated_at = q.rotated.get();
+        t.successor_sealed = q.successor.get();
+        return std::optional<RefreshToken>(std::move(t));
+      });
     });
   }
 
@@ -190,25 +257,26 @@ class SqlSessionRepository final : public sessions::SessionRepository {
         db_, "sessions.rotate",
         [&](soci::session& sql) -> Result<bool> {
           Transaction tx(db_, sql);
-          long long at = to_db(now);
-          std::string sealed = successor_sealed;
-          std::string old = old_hash;
           // Compare and set: only the first of concurrent rotations matches a row.
-          soci::statement mark =
-              (sql.prepare << "UPDATE refresh_tokens SET rotated_at = :at, successor_sealed = "
-                              ":sealed WHERE hash = :hash AND rotated_at IS NULL",
-               soci::use(at), soci::use(sealed), soci::use(old));
-          if (execute_count(mark) != 1) {
+          const bool marked =
+              with_prepared<MarkRotated>(db_, sql, MarkRotated::kQuery, [&](MarkRotated& q) {
+                q.at = to_db(now);
+                q.sealed = successor_sealed;
+                q.hash = old_hash;
+                return execute_count(q.st) == 1;
+              });
+          if (!marked) {
             tx.rollback();
             return false;
           }
-          insert_refresh(sql, next);
-          std::string sid = next.session_id;
-          std::string addr = ip;
-          std::string ua = user_agent;
-          sql << "UPDATE sessions SET last_used_at = :at, ip = :ip, user_agent = :ua "
-                 "WHERE id = :id",
-              soci::use(at), soci::use(addr), soci::use(ua), soci::use(sid);
+          insert_refresh(db_, sql, next);
+          with_prepared<TouchSession>(db_, sql, TouchSession::kQuery, [&](TouchSession& q) {
+            q.at = to_db(now);
+            q.ip = ip;
+            q.user_agent = user_agent;
+            q.id = next.session_id;
+            q.st.execute(true);
+          });
           tx.commit();
           return true;
         },

@@ -11,6 +11,7 @@
 
 #include "common/clock.hpp"
 #include "store/database.hpp"
+#include "store/statement_cache.hpp"
 
 namespace latchkey::store {
 
@@ -38,6 +39,43 @@ class AmbientScope {
   Ambient saved_;
 };
 
+// Runs f(q) with q a query object Q (see statement_cache.hpp) prepared on `sql` for `query`. On
+// SQLite's writer connection q is kept and re-executed by later calls with the same Q and query
+// (its statement finished after each use, and forgotten when f throws); on other connections it
+// is prepared for this call only. f runs q.st and reads q's variables; it must not use the same
+// Q and query again inside (that would be the same object).
+template <typename Q, typename F>
+decltype(auto) with_prepared(Database& db, soci::session& sql, std::string_view query, F&& f) {
+  if (&sql != db.writer()) {
+    Q q(sql, std::string(query));
+    return f(q);
+  }
+  StatementCache& cache = db.writer_statements();
+  Q& q = cache.get<Q>(sql, query);
+  struct Finish {
+    soci::statement& st;
+    ~Finish() { StatementCache::finish(st); }
+  };
+  try {
+    Finish finish{q.st};
+    return f(q);
+  } catch (...) {
+    cache.drop<Q>(query);
+    throw;
+  }
+}
+
+// A statement without parameters or results (SAVEPOINT, COMMIT, ...), for with_prepared().
+struct PlainStatement {
+  soci::statement st;
+  PlainStatement(soci::session& sql, const std::string& query) : st((sql.prepare << query)) {}
+};
+
+// Executes a statement without parameters or results, kept prepared on the writer.
+inline void execute_prepared(Database& db, soci::session& sql, std::string_view query) {
+  with_prepared<PlainStatement>(db, sql, query, [](PlainStatement& p) { p.st.execute(true); });
+}
+
 // A transaction on a leased session, rolled back unless committed. On SQLite it takes the
 // in-process write lock and starts with BEGIN IMMEDIATE, so that the write lock is held from the
 // first statement (no deferred read-to-write upgrade that could fail with SQLITE_BUSY).
@@ -46,13 +84,14 @@ class Transaction {
   // On the dedicated writer session (with_write_session) the caller already holds the write lock.
   // Inside a unit of work (the ambient transaction) it does nothing: the unit commits.
   Transaction(Database& db, soci::session& sql)
-      : sql_(sql),
+      : db_(db),
+        sql_(sql),
         joined_(ambient_session(db) == &sql),
         lock_(joined_ || &sql == db.writer() ? std::unique_lock<std::mutex>() : db.lock_writes()) {
     if (joined_) {
       done_ = true;
     } else if (db.dialect() == Dialect::kSqlite) {
-      sql_ << "BEGIN IMMEDIATE";
+      execute_prepared(db, sql_, "BEGIN IMMEDIATE");
     } else {
       sql_.begin();
     }
@@ -67,7 +106,11 @@ class Transaction {
   }
   void commit() {
     if (joined_) return;
-    sql_.commit();
+    if (db_.dialect() == Dialect::kSqlite) {
+      execute_prepared(db_, sql_, "COMMIT");
+    } else {
+      sql_.commit();
+    }
     done_ = true;
   }
   // Inside a unit of work, a rollback must undo the whole unit: callers return an error after
@@ -81,6 +124,7 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
  private:
+  Database& db_;
   soci::session& sql_;
   bool joined_ = false;
   std::unique_lock<std::mutex> lock_;

@@ -99,7 +99,7 @@ class SqlUnitOfWork final : public UnitOfWork {
       // A batch of one needs no savepoint: its error rolls back the whole transaction.
       const bool savepoints = batch.size() > 1;
       for (Pending* p : batch) {
-        if (savepoints) sql << "SAVEPOINT unit";
+        if (savepoints) execute_prepared(db_, sql, "SAVEPOINT unit");
         {
           AmbientScope scope(db_, sql);
           try {
@@ -114,7 +114,7 @@ class SqlUnitOfWork final : public UnitOfWork {
           continue;
         }
         if (ok) {
-          sql << "RELEASE SAVEPOINT unit";
+          execute_prepared(db_, sql, "RELEASE SAVEPOINT unit");
         } else {
           // Throws when SQLite already rolled the whole transaction back (I/O error, disk
           // full): with_write_session turns that into an error for the whole batch.

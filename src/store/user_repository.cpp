@@ -82,6 +82,21 @@ class UserRows {
   soci::indicator role_ind_ = soci::i_null;
 };
 
+// The users (with their roles) matching one key, e.g. "u.id = :key".
+struct FindUser {
+  std::string key;
+  UserRows rows;
+  soci::statement st;
+
+  FindUser(soci::session& sql, const std::string& query) : st(sql) {
+    st.alloc();
+    rows.bind(st);
+    st.exchange(soci::use(key));
+    st.prepare(query);
+    st.define_and_bind();
+  }
+};
+
 std::vector<std::string> normalised_roles(std::vector<std::string> roles) {
   std::sort(roles.begin(), roles.end());
   roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
@@ -410,26 +425,22 @@ class SqlUserRepository final : public identity::UserRepository {
                                        const std::string& key_value) {
     using R = Result<std::optional<User>>;
     return with_session<R>(db_, op, [&](soci::session& sql) -> R {
-      std::string key = key_value;
-      std::vector<User> users;
-      UserRows rows;
-      soci::statement st(sql);
-      st.alloc();
-      rows.bind(st);
-      st.exchange(soci::use(key));
-      st.prepare("SELECT " + std::string(kUserColumns) +
-                 " FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE " +
-                 std::string(where));
-      st.define_and_bind();
-      st.execute();
-      while (st.fetch()) {
-        if (!rows.add_row(users)) {
-          return Error::internal(std::string(op) + ": unknown account state");
+      const std::string query = "SELECT " + std::string(kUserColumns) +
+                                " FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE " +
+                                std::string(where);
+      return with_prepared<FindUser>(db_, sql, query, [&](FindUser& q) -> R {
+        q.key = key_value;
+        std::vector<User> users;
+        q.st.execute();
+        while (q.st.fetch()) {
+          if (!q.rows.add_row(users)) {
+            return Error::internal(std::string(op) + ": unknown account state");
+          }
         }
-      }
-      if (users.empty()) return std::optional<User>{};
-      UserRows::finish(users);
-      return std::optional<User>(std::move(users.front()));
+        if (users.empty()) return std::optional<User>{};
+        UserRows::finish(users);
+        return std::optional<User>(std::move(users.front()));
+      });
     });
   }
 
