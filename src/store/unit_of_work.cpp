@@ -44,7 +44,26 @@ class SqlUnitOfWork final : public UnitOfWork {
     const std::function<Status()>* work = nullptr;
     Status result;
     std::exception_ptr exception;
-    bool done = false;
+    bool done = false;   // set by the leader before it calls wake()
+    bool leads = false;  // likewise
+
+    // A condition variable rather than a semaphore: libstdc++'s semaphores spin with
+    // sched_yield before they sleep, a system call per turn.
+    void wake() {
+      std::lock_guard lock(mutex);
+      woken = true;
+      cv.notify_one();  // under the lock: the waiter (and this object) may be gone after it
+    }
+    void wait() {
+      std::unique_lock lock(mutex);
+      cv.wait(lock, [this] { return woken; });
+      woken = false;
+    }
+
+   private:
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool woken = false;
   };
 
   Status run_alone(const std::function<Status()>& work) {
@@ -60,28 +79,45 @@ class SqlUnitOfWork final : public UnitOfWork {
     });
   }
 
+  // The leader runs batches until its own unit is done, then hands the lead to the first unit
+  // still queued. Each waiter sleeps on its own condition variable and is woken once: when its unit
+  // is done, or when it is made the leader.
   Status run_grouped(const std::function<Status()>& work) {
     Pending self;
     self.work = &work;
-    std::unique_lock lock(mutex_);
-    queue_.push_back(&self);
-    while (!self.done) {
-      if (leading_) {
-        done_cv_.wait(lock);
-        continue;
-      }
-      leading_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(&self);
+      if (!leading_) leading_ = self.leads = true;
+    }
+    if (!self.leads) self.wait();
+    while (!self.done) {  // leading
       std::vector<Pending*> batch;
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
+      {
+        std::lock_guard lock(mutex_);
+        while (!queue_.empty() && batch.size() < kMaxBatch) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
       }
-      lock.unlock();
       run_batch(batch);
-      lock.lock();
-      for (Pending* p : batch) p->done = true;
-      leading_ = false;
-      done_cv_.notify_all();
+      for (Pending* p : batch) {
+        p->done = true;
+        if (p != &self) p->wake();  // p may be gone once woken
+      }
+    }
+    if (self.leads) {
+      Pending* next = nullptr;
+      {
+        std::lock_guard lock(mutex_);
+        if (queue_.empty()) {
+          leading_ = false;
+        } else {
+          next = queue_.front();
+          next->leads = true;
+        }
+      }
+      if (next != nullptr) next->wake();
     }
     if (self.exception) std::rethrow_exception(self.exception);
     return std::move(self.result);
@@ -130,7 +166,6 @@ class SqlUnitOfWork final : public UnitOfWork {
 
   Database& db_;
   std::mutex mutex_;
-  std::condition_variable done_cv_;
   std::deque<Pending*> queue_;
   bool leading_ = false;
 };
