@@ -21,7 +21,7 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;     // exact origins allowed for CORS
   std::string web_root = "web/dist";         // the built web app; empty disables it
   int io_threads = 2;
-  int worker_threads = 8;   // database and other blocking work
+  int worker_threads = 32;  // database and other blocking work (mostly waiting)
   int worker_queue = 4096;  // waiting requests before 503
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;

@@ -179,9 +179,9 @@ const REAL_HASHING = { LATCHKEY_PASSWORD_ARGON2_MEMORY_KIB: '19456', LATCHKEY_PA
 const FLOOD_CLIENTS = 200;
 const FLOOD_MS = 3000;
 const FLOOD_RETRY_MS = 100;
-// One hash at a time (19 MiB); the other settings are the defaults (8 workers, hash queue 64,
-// capped so that hashing leaves a worker free). Without the bound, the 8 workers would hash at
-// once (~150 MiB). The budget leaves room for thousands of requests' buffers and allocator slack.
+// One hash at a time (19 MiB); the other settings are the defaults (32 workers, hash queue 64,
+// capped so that hashing leaves a worker free). Without the bound, the 32 workers would hash at
+// once (~600 MiB). The budget leaves room for thousands of requests' buffers and allocator slack.
 const FLOOD_MEMORY_BUDGET_KIB = 80 * 1024;
 // During the flood the 2 cores run one argon2id hash flat out, ~1,500 requests/s turned away and
 // this Node process: normal clients measured p99 50-125 ms. What this catches (hashing holding
