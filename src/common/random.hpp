@@ -22,7 +22,8 @@ class Random {
   std::uint32_t uniform(std::uint32_t bound);
 };
 
-// The OS CSPRNG.
+// The OS CSPRNG (getrandom). Small values come from a block of its bytes fetched ahead per
+// thread (each byte used once and then wiped; a forked child starts empty). Safe to share.
 class OsRandom final : public Random {
  public:
   void fill(std::span<std::uint8_t> out) override;
