@@ -77,12 +77,50 @@ struct SessionRow {
   }
 };
 
-// INSERT of one refresh token.
-struct InsertRefresh {
+// The columns of a refresh_tokens row, bound by the statements that write and read one.
+struct RefreshRow {
   std::string hash, session_id, user_id;
   long long created = 0, expires = 0;
   NullableTime rotated;
   NullableText successor;
+
+  void set(const RefreshToken& t) {
+    hash = t.hash;
+    session_id = t.session_id;
+    user_id = t.user_id;
+    created = to_db(t.created_at);
+    expires = to_db(t.expires_at);
+    rotated = NullableTime::of(t.rotated_at);
+    successor = NullableText::of(t.successor_sealed);
+  }
+
+  // into() targets, in the column order of kFindRefresh.
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(hash));
+    st.exchange(soci::into(session_id));
+    st.exchange(soci::into(user_id));
+    st.exchange(soci::into(created));
+    st.exchange(soci::into(expires));
+    st.exchange(soci::into(rotated.value, rotated.ind));
+    st.exchange(soci::into(successor.value, successor.ind));
+  }
+
+  RefreshToken get() const {
+    RefreshToken t;
+    t.hash = hash;
+    t.session_id = session_id;
+    t.user_id = user_id;
+    t.created_at = from_db(created);
+    t.expires_at = from_db(expires);
+    t.rotated_at = rotated.get();
+    t.successor_sealed = successor.get();
+    return t;
+  }
+};
+
+// INSERT of one refresh token.
+struct InsertRefresh {
+  RefreshRow row;
   soci::statement st;
 
   static constexpr std::string_view kQuery =
@@ -90,57 +128,22 @@ struct InsertRefresh {
       "successor_sealed) VALUES (:hash, :sid, :uid, :created, :expires, :rotated, :successor)";
 
   InsertRefresh(soci::session& sql, const std::string& query)
-      : st((sql.prepare << query, soci::use(hash), soci::use(session_id), soci::use(user_id),
-            soci::use(created), soci::use(expires), soci::use(rotated.value, rotated.ind),
-            soci::use(successor.value, successor.ind))) {}
+      : st((sql.prepare << query, soci::use(row.hash), soci::use(row.session_id),
+            soci::use(row.user_id), soci::use(row.created), soci::use(row.expires),
+            soci::use(row.rotated.value, row.rotated.ind),
+            soci::use(row.successor.value, row.successor.ind))) {}
 };
 
 void insert_refresh(Database& db, soci::session& sql, const RefreshToken& t) {
   with_prepared<InsertRefresh>(db, sql, InsertRefresh::kQuery, [&](InsertRefresh& q) {
-    q.hash = t.hash;
-    q.session_id = t.session_id;
-    q.user_id = t.user_id;
-    q.created = to_db(t.created_at);
-    q.expires = to_db(t.expires_at);
-    q.rotated = NullableTime::of(t.rotated_at);
-    q.successor = NullableText::of(t.successor_sealed);
+    q.row.set(t);
     q.st.execute(true);
   });
 }
 
-// SELECT of one refresh token by its hash.
-struct FindRefresh {
-  std::string hash;
-  RefreshToken t;
-  long long created = 0, expires = 0;
-  NullableTime rotated;
-  NullableText successor;
-  soci::statement st;
-
-  static constexpr std::string_view kQuery =
-      "SELECT hash, session_id, user_id, created_at, expires_at, rotated_at, successor_sealed "
-      "FROM refresh_tokens WHERE hash = :hash";
-
-  FindRefresh(soci::session& sql, const std::string& query)
-      : st((sql.prepare << query, soci::use(hash), soci::into(t.hash), soci::into(t.session_id),
-            soci::into(t.user_id), soci::into(created), soci::into(expires),
-            soci::into(rotated.value, rotated.ind), soci::into(successor.value, successor.ind))) {}
-};
-
-// SELECT of one session by id.
-struct FindSession {
-  std::string id;
-  SessionRow row;
-  soci::statement st;
-
-  FindSession(soci::session& sql, const std::string& query) : st(sql) {
-    st.alloc();
-    row.bind(st);
-    st.exchange(soci::use(id));
-    st.prepare(query);
-    st.define_and_bind();
-  }
-};
+constexpr std::string_view kFindRefresh =
+    "SELECT hash, session_id, user_id, created_at, expires_at, rotated_at, successor_sealed "
+    "FROM refresh_tokens WHERE hash = :hash";
 
 // The compare-and-set of a rotation: marks the presented token used, if nobody did before.
 struct MarkRotated {
@@ -204,8 +207,9 @@ class SqlSessionRepository final : public sessions::SessionRepository {
     return with_session<R>(db_, "sessions.find", [&](soci::session& sql) -> R {
       static const std::string kQuery =
           "SELECT " + std::string(kSessionColumns) + " FROM sessions WHERE id = :id";
-      return with_prepared<FindSession>(db_, sql, kQuery, [&](FindSession& q) -> R {
-        q.id = session_id;
+      using Q = SelectByKey<SessionRow>;
+      return with_prepared<Q>(db_, sql, kQuery, [&](Q& q) -> R {
+        q.key = session_id;
         if (!q.st.execute(true)) return std::optional<Session>{};
         return std::optional<Session>(q.row.get());
       });
@@ -237,15 +241,11 @@ class SqlSessionRepository final : public sessions::SessionRepository {
   Result<std::optional<RefreshToken>> find_refresh(const std::string& hash) override {
     using R = Result<std::optional<RefreshToken>>;
     return with_session<R>(db_, "sessions.find_refresh", [&](soci::session& sql) -> R {
-      return with_prepared<FindRefresh>(db_, sql, FindRefresh::kQuery, [&](FindRefresh& q) -> R {
-        q.hash = hash;
+      using Q = SelectByKey<RefreshRow>;
+      return with_prepared<Q>(db_, sql, kFindRefresh, [&](Q& q) -> R {
+        q.key = hash;
         if (!q.st.execute(true)) return std::optional<RefreshToken>{};
-        RefreshToken t = q.t;
-        t.created_at = from_db(q.created);
-        t.expires_at = from_db(q.expires);
-        t.rotated_at = q.rotated.get();
-        t.successor_sealed = q.successor.get();
-        return std::optional<RefreshToken>(std::move(t));
+        return std::optional<RefreshToken>(q.row.get());
       });
     });
   }

@@ -71,6 +71,23 @@ struct PlainStatement {
   PlainStatement(soci::session& sql, const std::string& query) : st((sql.prepare << query)) {}
 };
 
+// A SELECT with one parameter (`key`) whose result columns Row::bind(soci::statement&) binds to
+// `row` (e.g. a repository's row struct), for with_prepared().
+template <typename Row>
+struct SelectByKey {
+  std::string key;
+  Row row;
+  soci::statement st;
+
+  SelectByKey(soci::session& sql, const std::string& query) : st(sql) {
+    st.alloc();
+    row.bind(st);
+    st.exchange(soci::use(key));
+    st.prepare(query);
+    st.define_and_bind();
+  }
+};
+
 // Executes a statement without parameters or results, kept prepared on the writer.
 inline void execute_prepared(Database& db, soci::session& sql, std::string_view query) {
   with_prepared<PlainStatement>(db, sql, query, [](PlainStatement& p) { p.st.execute(true); });

@@ -82,21 +82,6 @@ class UserRows {
   soci::indicator role_ind_ = soci::i_null;
 };
 
-// The users (with their roles) matching one key, e.g. "u.id = :key".
-struct FindUser {
-  std::string key;
-  UserRows rows;
-  soci::statement st;
-
-  FindUser(soci::session& sql, const std::string& query) : st(sql) {
-    st.alloc();
-    rows.bind(st);
-    st.exchange(soci::use(key));
-    st.prepare(query);
-    st.define_and_bind();
-  }
-};
-
 std::vector<std::string> normalised_roles(std::vector<std::string> roles) {
   std::sort(roles.begin(), roles.end());
   roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
@@ -428,12 +413,13 @@ class SqlUserRepository final : public identity::UserRepository {
       const std::string query = "SELECT " + std::string(kUserColumns) +
                                 " FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE " +
                                 std::string(where);
-      return with_prepared<FindUser>(db_, sql, query, [&](FindUser& q) -> R {
+      using Q = SelectByKey<UserRows>;  // the rows of one user, one per role
+      return with_prepared<Q>(db_, sql, query, [&](Q& q) -> R {
         q.key = key_value;
         std::vector<User> users;
         q.st.execute();
         while (q.st.fetch()) {
-          if (!q.rows.add_row(users)) {
+          if (!q.row.add_row(users)) {
             return Error::internal(std::string(op) + ": unknown account state");
           }
         }
