@@ -1,6 +1,7 @@
 // Phone-number normalisation (identity/phone, libphonenumber): the first byte picks the default
-// region. An accepted number is E.164 ("+" and 8 to 15 digits) and normalising it again gives the
-// same string.
+// region. An accepted number is E.164 ("+", a digit 1-9, at most 15 digits in all; E.164 sets no
+// minimum, and libphonenumber's metadata accepts 7-digit numbers such as +27 81323) and
+// normalising it again gives the same string.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -12,7 +13,7 @@ namespace {
 constexpr std::string_view kRegions[] = {"KR", "US", "GB", "JP", "DE", "", "zz", "kr"};
 
 bool is_e164(std::string_view s) {
-  if (s.size() < 9 || s.size() > 16 || s[0] != '+') return false;
+  if (s.size() < 3 || s.size() > 16 || s[0] != '+' || s[1] == '0') return false;
   for (char c : s.substr(1)) {
     if (c < '0' || c > '9') return false;
   }
