@@ -293,12 +293,6 @@ Database::~Database() {
   writer_statements_->clear();  // finalised before their connection closes
 }
 
-void StatementCache::finish(soci::statement& st) {
-  // Entries live only on SQLite's writer connection.
-  auto* sqlite = static_cast<soci::sqlite3_statement_backend*>(st.get_backend());
-  if (sqlite->stmt_ != nullptr) sqlite_api::sqlite3_reset(sqlite->stmt_);
-}
-
 std::string Database::scrub(std::string text) const {
   for (const auto& secret : secrets_) {
     if (secret.empty()) continue;

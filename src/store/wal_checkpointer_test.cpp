@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "store/store_test_support.hpp"
+#include "testing/eventually.hpp"
 
 namespace latchkey::store {
 namespace {
@@ -51,12 +52,8 @@ class WalCheckpointerTest : public ::testing::Test {
 
   template <typename Pred>
   static bool eventually(Pred pred) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < until) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pred();
+    return latchkey::testing::eventually(pred, std::chrono::seconds(30),
+                                         std::chrono::milliseconds(20));
   }
 
   TempDir dir_;

@@ -9,19 +9,13 @@
 #include <thread>
 #include <vector>
 
+#include "testing/eventually.hpp"
+
 namespace latchkey::methods::password {
 namespace {
 
-// Waits (up to 10 s) until `pred` holds; the limiter has no hooks, so tests poll its metrics.
-template <class Pred>
-bool eventually(Pred pred) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+// The limiter has no hooks, so tests poll its metrics.
+using latchkey::testing::eventually;
 
 TEST(HashLimiter, PermitsAreCountedAndReleased) {
   HashLimiter limiter(2, 4);
