@@ -44,7 +44,7 @@ std::size_t hash_concurrency(const config::PasswordConfig& p) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// Hashes run on the worker threads, and a caller waiting for a hash slot holds its worker. So
+// Hashes run on the hash pool's threads, and a caller waiting for its hash holds its worker. So
 // that a login flood can never hold every worker (starving refresh, sign-up, /readyz behind it,
 // and queueing logins for minutes instead of answering 503 at once), at most
 // server.worker_threads - 1 callers hash or wait: the hash queue is capped to what is left.
@@ -219,8 +219,8 @@ Core::Core(const config::Config& c)
       hasher(random, methods::password::Argon2Params{c.password.argon2_memory_kib,
                                                      c.password.argon2_iterations}),
       policy(c.password.min_score),
-      limiter(hash_concurrency(c.password), hash_queue(c)),
-      verifier(hasher, limiter) {}
+      hash_pool(hash_concurrency(c.password), hash_queue(c)),
+      verifier(hasher, hash_pool) {}
 
 Core::~Core() = default;
 
@@ -423,7 +423,7 @@ int with_application(const config::Config& config, const std::function<int(http:
                           mc.default_locale});
 
   flows::SignupFlow signup(*core.users, *core.unit_of_work, &email_flow, core.hasher, core.policy,
-                           core.limiter, core.audit, core.clock, core.random,
+                           core.hash_pool, core.audit, core.clock, core.random,
                            {config.signup.enabled, config.signup.require_email_verification});
   flows::LoginFlow login(*core.users, core.verifier, account_throttle, ip_throttle, session_service,
                          core.audit, core.clock, &mfa);
@@ -515,10 +515,10 @@ int with_application(const config::Config& config, const std::function<int(http:
 
   http::WorkerPool workers(static_cast<std::size_t>(config.server.worker_threads),
                            static_cast<std::size_t>(config.server.worker_queue));
-  metrics.add_gauge("latchkey_hash_queue_depth", "Password hashing jobs waiting for a slot.",
-                    [&core] { return static_cast<double>(core.limiter.waiting()); });
-  metrics.add_gauge("latchkey_hash_in_use", "Password hashing slots in use.",
-                    [&core] { return static_cast<double>(core.limiter.in_use()); });
+  metrics.add_gauge("latchkey_hash_queue_depth", "Password hashes waiting for a hashing thread.",
+                    [&core] { return static_cast<double>(core.hash_pool.waiting()); });
+  metrics.add_gauge("latchkey_hash_in_use", "Password hashes running.",
+                    [&core] { return static_cast<double>(core.hash_pool.in_use()); });
   // Outbox counts are read from the database when /metrics is scraped (-1: unreadable).
   auto outbox_count = [&outbox](std::int64_t courier::OutboxCounts::*field) {
     return [&outbox, field] {

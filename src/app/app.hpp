@@ -22,7 +22,7 @@
 #include "identity/roles.hpp"
 #include "identity/user_repository.hpp"
 #include "kv/memory_key_value.hpp"
-#include "methods/password/hash_limiter.hpp"
+#include "methods/password/hash_pool.hpp"
 #include "methods/password/hasher.hpp"
 #include "methods/password/policy.hpp"
 #include "sessions/revocation.hpp"
@@ -54,7 +54,7 @@ struct Core {
   audit::StoreAuditSink audit{log_audit, clock, random};
   methods::password::PasswordHasher hasher;
   methods::password::PasswordPolicy policy;
-  methods::password::HashLimiter limiter;
+  methods::password::HashPool hash_pool;
   flows::PasswordVerifier verifier;
   std::unique_ptr<identity::RoleRepository> role_repo;
   std::unique_ptr<audit::AuditRepository> audit_repo;

@@ -37,8 +37,8 @@ class AdminFlowTest : public ::testing::Test {
  protected:
   AdminFlowTest()
       : hasher_(random_, Argon2Params{8192, 1}),
-        limiter_(2, 8),
-        verifier_(hasher_, limiter_),
+        hash_pool_(2, 8),
+        verifier_(hasher_, hash_pool_),
         policy_(2),
         kv_(clock_),
         revocations_(kv_, 660s, clock_),
@@ -77,7 +77,7 @@ class AdminFlowTest : public ::testing::Test {
   FakeClock clock_;
   SeededRandom random_;
   methods::password::PasswordHasher hasher_;
-  methods::password::HashLimiter limiter_;
+  methods::password::HashPool hash_pool_;
   PasswordVerifier verifier_;
   methods::password::PasswordPolicy policy_;
   kv::MemoryKeyValue kv_;

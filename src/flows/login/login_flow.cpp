@@ -31,24 +31,22 @@ Status check_password_length(std::string_view password, const char* field) {
 
 Result<PasswordVerifier::Outcome> PasswordVerifier::verify(std::string_view password,
                                                            std::string_view stored) {
-  auto permit = limiter_.acquire();
-  if (!permit) return permit.error();
-  Outcome out;
-  if (stored.empty()) {
-    hasher_.dummy_verify(password);
+  return hash_pool_.run([&] {
+    Outcome out;
+    if (stored.empty()) {
+      hasher_.dummy_verify(password);
+      return out;
+    }
+    const auto verdict = hasher_.verify(password, stored);
+    out.match = verdict != PasswordHasher::Verdict::kMismatch;
+    if (verdict == PasswordHasher::Verdict::kMatchNeedsRehash)
+      out.upgraded_hash = hasher_.hash(password);
     return out;
-  }
-  const auto verdict = hasher_.verify(password, stored);
-  out.match = verdict != PasswordHasher::Verdict::kMismatch;
-  if (verdict == PasswordHasher::Verdict::kMatchNeedsRehash)
-    out.upgraded_hash = hasher_.hash(password);
-  return out;
+  });
 }
 
 Result<std::string> PasswordVerifier::hash(std::string_view password) {
-  auto permit = limiter_.acquire();
-  if (!permit) return permit.error();
-  return hasher_.hash(password);
+  return hash_pool_.run([&] { return hasher_.hash(password); });
 }
 
 Status PasswordVerifier::confirm(std::string_view password, std::string_view stored,

@@ -12,7 +12,7 @@
 #include "flows/login/second_factor.hpp"
 #include "flows/login/throttle.hpp"
 #include "identity/user_repository.hpp"
-#include "methods/password/hash_limiter.hpp"
+#include "methods/password/hash_pool.hpp"
 #include "methods/password/hasher.hpp"
 #include "sessions/session_service.hpp"
 
@@ -29,8 +29,8 @@ struct LoginRequest {
 class PasswordVerifier {
  public:
   PasswordVerifier(const methods::password::PasswordHasher& hasher,
-                   methods::password::HashLimiter& limiter)
-      : hasher_(hasher), limiter_(limiter) {}
+                   methods::password::HashPool& hash_pool)
+      : hasher_(hasher), hash_pool_(hash_pool) {}
 
   struct Outcome {
     bool match = false;
@@ -45,7 +45,7 @@ class PasswordVerifier {
 
  private:
   const methods::password::PasswordHasher& hasher_;
-  methods::password::HashLimiter& limiter_;
+  methods::password::HashPool& hash_pool_;
 };
 
 // Passwords longer than this (in code points) are refused before any hashing.

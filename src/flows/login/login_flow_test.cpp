@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using methods::password::Argon2Params;
-using methods::password::HashLimiter;
+using methods::password::HashPool;
 using methods::password::PasswordHasher;
 using methods::password::PasswordPolicy;
 
@@ -24,14 +24,14 @@ class FlowTest : public ::testing::Test {
  protected:
   FlowTest()
       : hasher_(random_, Argon2Params{8192, 1}),
-        limiter_(2, 8),
-        verifier_(hasher_, limiter_),
+        hash_pool_(2, 8),
+        verifier_(hasher_, hash_pool_),
         kv_(clock_),
         account_throttle_(kv_, clock_, {3, 1s, 60s, 900s}),
         ip_throttle_(kv_, clock_, {10, 1s, 60s, 900s}),
         revocations_(kv_, 660s, clock_),
         sessions_(session_repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_, {}),
-        signup_(users_, uow_, nullptr, hasher_, policy_, limiter_, audit_, clock_, random_,
+        signup_(users_, uow_, nullptr, hasher_, policy_, hash_pool_, audit_, clock_, random_,
                 {true, false}),
         login_(users_, verifier_, account_throttle_, ip_throttle_, sessions_, audit_, clock_),
         settings_(users_, verifier_, policy_, sessions_, audit_, clock_) {}
@@ -54,7 +54,7 @@ class FlowTest : public ::testing::Test {
   SeededRandom random_;
   PasswordHasher hasher_;
   PasswordPolicy policy_;
-  HashLimiter limiter_;
+  HashPool hash_pool_;
   PasswordVerifier verifier_;
   kv::MemoryKeyValue kv_;
   Throttle account_throttle_;
@@ -111,7 +111,7 @@ class CountingSender final : public VerificationSender {
 
 TEST_F(FlowTest, RequireVerificationMakesPendingAccountsThatCannotLogIn) {
   CountingSender sender;
-  SignupFlow pending(users_, uow_, &sender, hasher_, policy_, limiter_, audit_, clock_, random_,
+  SignupFlow pending(users_, uow_, &sender, hasher_, policy_, hash_pool_, audit_, clock_, random_,
                      {true, true});
   auto r = pending.run({"jane@example.com", kPassword, "", {}, ""});
   ASSERT_TRUE(r);

@@ -23,8 +23,8 @@ class MfaFlowTest : public ::testing::Test {
  protected:
   MfaFlowTest()
       : hasher_(random_, Argon2Params{8192, 1}),
-        limiter_(2, 8),
-        verifier_(hasher_, limiter_),
+        hash_pool_(2, 8),
+        verifier_(hasher_, hash_pool_),
         kv_(clock_),
         revocations_(kv_, 660s, clock_),
         sessions_(session_repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_, {}),
@@ -62,7 +62,7 @@ class MfaFlowTest : public ::testing::Test {
   FakeClock clock_;
   SeededRandom random_;
   methods::password::PasswordHasher hasher_;
-  methods::password::HashLimiter limiter_;
+  methods::password::HashPool hash_pool_;
   PasswordVerifier verifier_;
   kv::MemoryKeyValue kv_;
   testing::FakeUserRepository users_;

@@ -10,14 +10,14 @@ namespace latchkey::flows {
 SignupFlow::SignupFlow(identity::UserRepository& users, UnitOfWork& uow, VerificationSender* sender,
                        const methods::password::PasswordHasher& hasher,
                        const methods::password::PasswordPolicy& policy,
-                       methods::password::HashLimiter& limiter, audit::AuditSink& audit,
+                       methods::password::HashPool& hash_pool, audit::AuditSink& audit,
                        const Clock& clock, Random& random, SignupOptions options)
     : users_(users),
       uow_(uow),
       sender_(sender),
       hasher_(hasher),
       policy_(policy),
-      limiter_(limiter),
+      hash_pool_(hash_pool),
       audit_(audit),
       clock_(clock),
       random_(random),
@@ -33,12 +33,9 @@ Result<SignupOutcome> SignupFlow::run(const SignupRequest& request) {
   if (!email) return email.error();
   if (auto st = policy_.check(request.password, *email); !st) return st.error();
 
-  std::string hash;
-  {
-    auto permit = limiter_.acquire();
-    if (!permit) return permit.error();
-    hash = hasher_.hash(request.password);
-  }
+  auto hashed = hash_pool_.run([&] { return hasher_.hash(request.password); });
+  if (!hashed) return hashed.error();
+  std::string hash = std::move(*hashed);
   const auto now = clock_.now();
   identity::User user;
   user.id = new_uuid_v7(clock_, random_);

@@ -10,7 +10,7 @@
 #include "common/result.hpp"
 #include "common/unit_of_work.hpp"
 #include "identity/user_repository.hpp"
-#include "methods/password/hash_limiter.hpp"
+#include "methods/password/hash_pool.hpp"
 #include "methods/password/hasher.hpp"
 #include "methods/password/policy.hpp"
 #include "sessions/session_service.hpp"
@@ -48,7 +48,7 @@ class SignupFlow {
   SignupFlow(identity::UserRepository& users, UnitOfWork& uow, VerificationSender* sender,
              const methods::password::PasswordHasher& hasher,
              const methods::password::PasswordPolicy& policy,
-             methods::password::HashLimiter& limiter, audit::AuditSink& audit, const Clock& clock,
+             methods::password::HashPool& hash_pool, audit::AuditSink& audit, const Clock& clock,
              Random& random, SignupOptions options);
 
   Result<SignupOutcome> run(const SignupRequest& request);
@@ -59,7 +59,7 @@ class SignupFlow {
   VerificationSender* sender_;
   const methods::password::PasswordHasher& hasher_;
   const methods::password::PasswordPolicy& policy_;
-  methods::password::HashLimiter& limiter_;
+  methods::password::HashPool& hash_pool_;
   audit::AuditSink& audit_;
   const Clock& clock_;
   Random& random_;

@@ -27,8 +27,8 @@ class EmailFlowTest : public ::testing::Test {
  protected:
   EmailFlowTest()
       : hasher_(random_, Argon2Params{8192, 1}),
-        limiter_(2, 8),
-        verifier_(hasher_, limiter_),
+        hash_pool_(2, 8),
+        verifier_(hasher_, hash_pool_),
         kv_(clock_),
         revocations_(kv_, 660s, clock_),
         sessions_(session_repo_, users_, uow_, minter_, revocations_, audit_, clock_, random_, {}),
@@ -40,7 +40,7 @@ class EmailFlowTest : public ::testing::Test {
                audit_, clock_, {"https://id.example.com", 24h, 5, false}),
         recovery_(users_, verifications_, secrets_, mailer_, quota_, verifier_, policy_, sessions_,
                   uow_, audit_, clock_, {"https://id.example.com", 1h}),
-        signup_(users_, uow_, &email_, hasher_, policy_, limiter_, audit_, clock_, random_,
+        signup_(users_, uow_, &email_, hasher_, policy_, hash_pool_, audit_, clock_, random_,
                 {true, true}) {}
 
   // Signs up and returns the user id.
@@ -88,7 +88,7 @@ class EmailFlowTest : public ::testing::Test {
   SeededRandom random_;
   methods::password::PasswordHasher hasher_;
   methods::password::PasswordPolicy policy_;
-  methods::password::HashLimiter limiter_;
+  methods::password::HashPool hash_pool_;
   PasswordVerifier verifier_;
   kv::MemoryKeyValue kv_;
   testing::FakeUserRepository users_;

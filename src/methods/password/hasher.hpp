@@ -12,7 +12,7 @@
 //   }
 //
 // Hashing costs `memory_kib` KiB of memory and real CPU time: callers run it behind a
-// HashLimiter. Passwords are bytes; the policy limits their length in characters, and the hasher
+// HashPool. Passwords are bytes; the policy limits their length in characters, and the hasher
 // itself refuses (kMismatch, without hashing) anything over kMaxPasswordBytes.
 
 #include <cstddef>

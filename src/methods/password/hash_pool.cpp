@@ -1,0 +1,79 @@
+#include "methods/password/hash_pool.hpp"
+
+#include <pthread.h>
+
+#include <stdexcept>
+
+namespace latchkey::methods::password {
+
+HashPool::HashPool(std::size_t threads, std::size_t max_waiting) : max_waiting_(max_waiting) {
+  if (threads == 0) throw std::invalid_argument("hash concurrency must be at least 1");
+  threads_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { serve(); });
+    // Named so that top -H and perf show where the CPU goes; a failure here changes nothing.
+    (void)pthread_setname_np(threads_.back().native_handle(), "latchkey-hash");
+  }
+}
+
+HashPool::~HashPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+Status HashPool::execute(std::function<void()> work) {
+  Job job;
+  job.work = std::move(work);
+  std::unique_lock lock(mutex_);
+  // Admitted: one per thread running or about to, plus max_waiting_ behind them.
+  if (in_use_ + queue_.size() >= threads_.size() + max_waiting_) {
+    Error e = Error::make(ErrorCode::kOverloaded, "the server is busy; try again shortly");
+    e.retry_after = 1;
+    return e;
+  }
+  queue_.push_back(&job);
+  lock.unlock();
+  work_ready_.notify_one();
+  lock.lock();
+  job.finished.wait(lock, [&job] { return job.done; });
+  if (job.thrown) std::rethrow_exception(job.thrown);
+  return {};
+}
+
+void HashPool::serve() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and every admitted call has run
+    Job* job = queue_.front();
+    queue_.pop_front();
+    ++in_use_;
+    lock.unlock();
+    try {
+      job->work();
+    } catch (...) {
+      job->thrown = std::current_exception();
+    }
+    lock.lock();
+    --in_use_;
+    job->done = true;
+    // Notified under the lock: the caller owns `job` and may destroy it as soon as it sees done.
+    job->finished.notify_one();
+  }
+}
+
+std::size_t HashPool::waiting() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+std::size_t HashPool::in_use() const {
+  std::lock_guard lock(mutex_);
+  return in_use_;
+}
+
+}  // namespace latchkey::methods::password
