@@ -4,9 +4,13 @@
 
 #include <stdexcept>
 
+#include "methods/password/hash_memory.hpp"
+
 namespace latchkey::methods::password {
 
-HashPool::HashPool(std::size_t threads, std::size_t max_waiting) : max_waiting_(max_waiting) {
+HashPool::HashPool(std::size_t threads, std::size_t max_waiting,
+                   std::chrono::milliseconds idle_release)
+    : max_waiting_(max_waiting), idle_release_(idle_release) {
   if (threads == 0) throw std::invalid_argument("hash concurrency must be at least 1");
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
@@ -45,9 +49,16 @@ Status HashPool::execute(std::function<void()> work) {
 }
 
 void HashPool::serve() {
+  HashMemoryScope keep_memory;
   std::unique_lock lock(mutex_);
   for (;;) {
-    work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    const auto has_work = [this] { return stopping_ || !queue_.empty(); };
+    if (!work_ready_.wait_for(lock, idle_release_, has_work)) {
+      lock.unlock();
+      release_thread_hash_memory();
+      lock.lock();
+      work_ready_.wait(lock, has_work);
+    }
     if (queue_.empty()) return;  // stopping, and every admitted call has run
     Job* job = queue_.front();
     queue_.pop_front();

@@ -8,10 +8,10 @@
 //   Result<std::string> phc = pool.run([&] { return hasher.hash(password); });
 //   if (!phc) return phc.error();  // kOverloaded: every thread busy and the queue full
 //
-// Long-lived threads that do nothing else keep their CPU and caches: running each hash on
-// whichever request thread held a slot (as this class used to) cost about 20 % more CPU per
-// hash on a 2-core machine, from the scheduler moving the work between threads and cores.
+// Each thread keeps its argon2 memory from one hash to the next (see hash_memory.hpp) and gives
+// it back after `idle_release` without work, so an idle server holds none of it.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -32,7 +32,8 @@ class HashPool {
  public:
   // `threads` hashing threads (at least 1; throws std::invalid_argument otherwise), and at most
   // `max_waiting` calls queued behind them (0 = never wait).
-  HashPool(std::size_t threads, std::size_t max_waiting);
+  HashPool(std::size_t threads, std::size_t max_waiting,
+           std::chrono::milliseconds idle_release = std::chrono::seconds(10));
   HashPool(const HashPool&) = delete;
   HashPool& operator=(const HashPool&) = delete;
   // Finishes the calls already admitted, then joins the threads.
@@ -71,6 +72,7 @@ class HashPool {
   void serve();
 
   const std::size_t max_waiting_;
+  const std::chrono::milliseconds idle_release_;
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;
   std::deque<Job*> queue_;  // waiting calls, oldest first
