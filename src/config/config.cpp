@@ -135,7 +135,7 @@ const std::vector<Key>& keys() {
       list_key("server.trusted_proxies", &Config::server, &ServerConfig::trusted_proxies),
       list_key("server.cors_origins", &Config::server, &ServerConfig::cors_origins),
       string_key("server.web_root", &Config::server, &ServerConfig::web_root),
-      int_key("server.io_threads", &Config::server, &ServerConfig::io_threads, 1, 64),
+      int_key("server.io_threads", &Config::server, &ServerConfig::io_threads, 0, 64),
       int_key("server.worker_threads", &Config::server, &ServerConfig::worker_threads, 1, 256),
       int_key("server.worker_queue", &Config::server, &ServerConfig::worker_queue, 1, 1'000'000),
       int_key("server.max_body_bytes", &Config::server, &ServerConfig::max_body_bytes, 1024,

@@ -20,9 +20,9 @@ struct ServerConfig {
   std::vector<std::string> trusted_proxies;  // IPs or CIDRs allowed to set X-Forwarded-For
   std::vector<std::string> cors_origins;     // exact origins allowed for CORS
   std::string web_root = "web/dist";         // the built web app; empty disables it
-  int io_threads = 2;
-  int worker_threads = 32;  // database and other blocking work (mostly waiting)
-  int worker_queue = 4096;  // waiting requests before 503
+  int io_threads = 0;                        // 0 = half the CPU cores, at least 1
+  int worker_threads = 32;                   // database and other blocking work (mostly waiting)
+  int worker_queue = 4096;                   // waiting requests before 503
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;
   std::chrono::seconds header_timeout{10};

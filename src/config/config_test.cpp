@@ -27,6 +27,8 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.tokens.issuer, "http://localhost:8080");  // defaults to the public URL
   EXPECT_TRUE(c.signup.require_email_verification);
   EXPECT_TRUE(c.security.cookie_secure);
+  EXPECT_EQ(c.server.io_threads, 0);  // half the cores, decided at start-up
+  EXPECT_EQ(c.password.hash_concurrency, 0);
 }
 
 TEST(Config, PrecedenceFileThenEnvThenFlags) {
@@ -74,7 +76,9 @@ TEST(Config, BadValuesNameTheKey) {
            {"LATCHKEY_TOKENS_ACCESS_TTL", "10 minutes"},
            {"LATCHKEY_SECURITY_COOKIE_SECURE", "maybe"},
            {"LATCHKEY_DATABASE_URL", "oracle://x"},
-           {"LATCHKEY_DATABASE_POOL_SIZE", "0"}}) {
+           {"LATCHKEY_DATABASE_POOL_SIZE", "0"},
+           {"LATCHKEY_SERVER_IO_THREADS", "-1"},
+           {"LATCHKEY_SERVER_IO_THREADS", "65"}}) {
     Sources s;
     s.env = {{key, value}};
     EXPECT_THROW(load(s), ConfigError) << key;
