@@ -40,7 +40,8 @@ bool is_argon2_region_request(void* addr, std::size_t len, int prot, int flags, 
          (flags & kKind) == (MAP_ANONYMOUS | MAP_PRIVATE) && len >= kMinKeptBytes;
 }
 
-void* serve_mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t off) noexcept {
+[[maybe_unused]] void* serve_mmap(void* addr, std::size_t len, int prot, int flags, int fd,
+                                  off_t off) noexcept {
   ThreadMemory& m = t_memory;
   if (!kKeepsHashMemory || m.scopes == 0 || m.lent ||
       !is_argon2_region_request(addr, len, prot, flags, fd, off)) {
@@ -64,7 +65,7 @@ void* serve_mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t
   return m.region;
 }
 
-int serve_munmap(void* addr, std::size_t len) noexcept {
+[[maybe_unused]] int serve_munmap(void* addr, std::size_t len) noexcept {
   ThreadMemory& m = t_memory;
   if (!m.lent || addr != m.region) return kernel_munmap(addr, len);
   m.lent = false;

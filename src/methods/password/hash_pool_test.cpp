@@ -74,7 +74,7 @@ TEST(HashPool, RunsTheWorkOnOneOfItsOwnThreadsAndReturnsItsValue) {
 
 TEST(HashPool, AnExceptionFromTheWorkReachesTheCallerAndThePoolGoesOn) {
   HashPool pool(1, 0);
-  EXPECT_THROW(pool.run([]() -> int { throw std::runtime_error("argon2 failed"); }),
+  EXPECT_THROW((void)pool.run([]() -> int { throw std::runtime_error("argon2 failed"); }),
                std::runtime_error);
   EXPECT_EQ(pool.in_use(), 0u);
   Result<int> after = pool.run([] { return 7; });
