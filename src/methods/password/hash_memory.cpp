@@ -23,7 +23,7 @@ struct ThreadMemory {
   std::uint64_t fresh = 0;
   std::uint64_t reused = 0;
 };
-thread_local ThreadMemory t_memory;
+constinit thread_local ThreadMemory t_memory;
 
 void* kernel_mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t off) noexcept {
   return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
