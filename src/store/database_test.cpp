@@ -8,6 +8,7 @@
 #include "store/database_url.hpp"
 #include "store/migrations.hpp"
 #include "store/repositories.hpp"
+#include "store/sql_support.hpp"
 #include "store/store_test_support.hpp"
 
 namespace latchkey::store {
@@ -168,6 +169,34 @@ TEST(DatabaseOpen, SqliteCreatesParentDirectoryAndConfiguresEveryConnection) {
     EXPECT_EQ(timeout, 5000) << i;
     EXPECT_EQ(sync, 1) << i;  // NORMAL
   }
+}
+
+// A connection lost inside a transaction, and a reconnect that failed too (the database is down),
+// leave the session without a backend: ending the transaction must not touch it (soci's rollback
+// would dereference it: the server crashed on a sign-up while MariaDB was down).
+TEST(Transaction, EndsQuietlyOnASessionWhoseConnectionIsGone) {
+  TempDir dir;
+  auto db = Database::open({"sqlite://" + (dir.path() / "x.db").string(), 2});
+  {
+    soci::session sql(db->pool());
+    {
+      Transaction tx(*db, sql);
+      sql.close();  // what a failed reconnect leaves behind
+      ASSERT_EQ(sql.get_backend(), nullptr);
+    }  // ~Transaction: no rollback on a session without a connection
+    {
+      sql.reconnect();
+      Transaction tx(*db, sql);
+      sql.close();
+      EXPECT_THROW(tx.commit(), soci::soci_error);  // an error, not a crash
+      tx.rollback();
+    }
+    sql.reconnect();  // leave the pooled session usable
+  }
+  soci::session sql(db->pool());
+  int one = 0;
+  sql << "SELECT 1", soci::into(one);
+  EXPECT_EQ(one, 1);
 }
 
 TEST(DatabaseOpen, SqliteRelativePathIsRelativeToWorkingDirectory) {

@@ -116,13 +116,14 @@ class Transaction {
   ~Transaction() {
     if (done_) return;
     try {
-      sql_.rollback();
+      rollback_if_connected();
     } catch (...) {
       // A broken connection rolls back by itself.
     }
   }
   void commit() {
     if (joined_) return;
+    if (sql_.get_backend() == nullptr) throw soci::soci_error("Session is not connected.");
     if (db_.dialect() == Dialect::kSqlite) {
       execute_prepared(db_, sql_, "COMMIT");
     } else {
@@ -135,12 +136,19 @@ class Transaction {
   void rollback() {
     if (joined_) return;
     done_ = true;
-    sql_.rollback();
+    rollback_if_connected();
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
  private:
+  // A statement inside the transaction that lost the connection has Database::error_from try to
+  // reconnect; when that fails too, the session is left without a backend, and soci's rollback()
+  // would dereference it. The server rolled the transaction back when the connection died.
+  void rollback_if_connected() {
+    if (sql_.get_backend() != nullptr) sql_.rollback();
+  }
+
   Database& db_;
   soci::session& sql_;
   bool joined_ = false;
