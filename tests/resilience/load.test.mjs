@@ -293,7 +293,7 @@ test('SIGTERM during load: in-flight requests complete, new connections are refu
       c.request('POST', '/api/auth/login', { json: { email, password } }).then(
         (res) => {
           answered += 1;
-          return res;
+          return { ...res, answeredAt: performance.now() };
         },
         (err) => {
           answered += 1;
@@ -333,7 +333,12 @@ test('SIGTERM during load: in-flight requests complete, new connections are refu
     const results = await Promise.all(logins);
     const bad = results.filter((r) => r.status !== 200 || typeof r.body?.access_token !== 'string');
     assert.deepEqual(bad.map((r) => r.error ?? `${r.status} ${r.text?.slice(0, 200)}`), [], 'every in-flight login is answered 200');
-    assert.ok(results.every((r) => r.headers.connection === 'close'), 'answers during shutdown close their connection');
+    // Logins answered before the server took the signal may keep their connection (a hash takes
+    // ~10 ms, so some are done by then); every one answered after new connections were refused,
+    // when the server was certainly shutting down, must close it.
+    const afterRefusal = results.filter((r) => r.answeredAt > refusedAt);
+    assert.ok(afterRefusal.length > 0, 'some logins were answered during shutdown');
+    assert.ok(afterRefusal.every((r) => r.headers.connection === 'close'), 'answers during shutdown close their connection');
     await stopped;
     passed = true;
   } finally {
