@@ -46,8 +46,8 @@ std::size_t hash_concurrency(const config::PasswordConfig& p) {
 
 // Network I/O is light next to the work it hands to the worker and hashing threads: half the
 // cores by default. On 2 cores one I/O thread served /healthz and /api/auth/check as fast as
-// two, and left more CPU to logins (~190/s against ~155/s), since each thread more is one more
-// to wake and to preempt the hashing threads for.
+// two; logins got ~190/s against ~155/s in two paired runs, though later bench/run runs could
+// not tell the two settings apart within the VM's noise.
 int io_threads(const config::ServerConfig& s) {
   if (s.io_threads > 0) return s.io_threads;
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));

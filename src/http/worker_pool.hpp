@@ -1,7 +1,7 @@
 #pragma once
-// A fixed set of threads with a bounded queue, for blocking work (database calls, password
-// hashing) so that I/O threads never block. When the queue is full, submit() refuses at once and
-// the caller answers 503.
+// A fixed set of threads with a bounded queue, for blocking work (database calls, and waiting for
+// the password hash pool) so that I/O threads never block. When the queue is full, submit() refuses
+// at once and the caller answers 503.
 
 #include <condition_variable>
 #include <cstddef>

@@ -25,58 +25,8 @@ struct ThreadMemory {
 };
 constinit thread_local ThreadMemory t_memory;
 
-void* kernel_mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t off) noexcept {
-  return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
-}
-
 int kernel_munmap(void* addr, std::size_t len) noexcept {
   return static_cast<int>(syscall(SYS_munmap, addr, len));
-}
-
-bool is_argon2_region_request(void* addr, std::size_t len, int prot, int flags, int fd,
-                              off_t off) noexcept {
-  constexpr int kKind = MAP_ANONYMOUS | MAP_PRIVATE | MAP_SHARED | MAP_FIXED;
-  return addr == nullptr && fd == -1 && off == 0 && prot == (PROT_READ | PROT_WRITE) &&
-         (flags & kKind) == (MAP_ANONYMOUS | MAP_PRIVATE) && len >= kMinKeptBytes;
-}
-
-[[maybe_unused]] void* serve_mmap(void* addr, std::size_t len, int prot, int flags, int fd,
-                                  off_t off) noexcept {
-  ThreadMemory& m = t_memory;
-  if (!kKeepsHashMemory || m.scopes == 0 || m.lent ||
-      !is_argon2_region_request(addr, len, prot, flags, fd, off)) {
-    return kernel_mmap(addr, len, prot, flags, fd, off);
-  }
-  if (m.region != nullptr && m.bytes != len) {  // other parameters: start over at this size
-    kernel_munmap(m.region, m.bytes);
-    m.region = nullptr;
-    m.bytes = 0;
-  }
-  if (m.region == nullptr) {
-    void* fresh = kernel_mmap(nullptr, len, prot, flags, -1, 0);
-    if (fresh == MAP_FAILED) return fresh;
-    m.region = fresh;
-    m.bytes = len;
-    ++m.fresh;
-  } else {
-    ++m.reused;
-  }
-  m.lent = true;
-  return m.region;
-}
-
-[[maybe_unused]] int serve_munmap(void* addr, std::size_t len) noexcept {
-  ThreadMemory& m = t_memory;
-  if (!m.lent || addr != m.region) return kernel_munmap(addr, len);
-  m.lent = false;
-  if (len != m.bytes) {  // not the whole region: let it go as asked, and forget it
-    m.region = nullptr;
-    m.bytes = 0;
-    return kernel_munmap(addr, len);
-  }
-  // argon2's blocks are derived from the password: nothing of them outlives the hash.
-  explicit_bzero(m.region, m.bytes);
-  return 0;
 }
 
 }  // namespace
@@ -105,6 +55,60 @@ HashMemoryStats thread_hash_memory_stats() noexcept {
 }  // namespace latchkey::methods::password
 
 #if LATCHKEY_KEEPS_HASH_MEMORY
+namespace latchkey::methods::password {
+namespace {
+
+void* kernel_mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t off) noexcept {
+  return reinterpret_cast<void*>(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
+}
+
+bool is_argon2_region_request(void* addr, std::size_t len, int prot, int flags, int fd,
+                              off_t off) noexcept {
+  constexpr int kKind = MAP_ANONYMOUS | MAP_PRIVATE | MAP_SHARED | MAP_FIXED;
+  return addr == nullptr && fd == -1 && off == 0 && prot == (PROT_READ | PROT_WRITE) &&
+         (flags & kKind) == (MAP_ANONYMOUS | MAP_PRIVATE) && len >= kMinKeptBytes;
+}
+
+void* serve_mmap(void* addr, std::size_t len, int prot, int flags, int fd, off_t off) noexcept {
+  ThreadMemory& m = t_memory;
+  if (m.scopes == 0 || m.lent || !is_argon2_region_request(addr, len, prot, flags, fd, off)) {
+    return kernel_mmap(addr, len, prot, flags, fd, off);
+  }
+  if (m.region != nullptr && m.bytes != len) {  // other parameters: start over at this size
+    kernel_munmap(m.region, m.bytes);
+    m.region = nullptr;
+    m.bytes = 0;
+  }
+  if (m.region == nullptr) {
+    void* fresh = kernel_mmap(nullptr, len, prot, flags, -1, 0);
+    if (fresh == MAP_FAILED) return fresh;
+    m.region = fresh;
+    m.bytes = len;
+    ++m.fresh;
+  } else {
+    ++m.reused;
+  }
+  m.lent = true;
+  return m.region;
+}
+
+int serve_munmap(void* addr, std::size_t len) noexcept {
+  ThreadMemory& m = t_memory;
+  if (!m.lent || addr != m.region) return kernel_munmap(addr, len);
+  m.lent = false;
+  if (len != m.bytes) {  // not the whole region: let it go as asked, and forget it
+    m.region = nullptr;
+    m.bytes = 0;
+    return kernel_munmap(addr, len);
+  }
+  // argon2's blocks are derived from the password: nothing of them outlives the hash.
+  explicit_bzero(m.region, m.bytes);
+  return 0;
+}
+
+}  // namespace
+}  // namespace latchkey::methods::password
+
 // The process's mmap (and mmap64, its other name) and munmap: libsodium (and every other shared
 // library) binds to these instead of libc's, because the executable defines them. They behave as
 // libc's do (one system call each) except for the argon2 region inside a HashMemoryScope. glibc's
