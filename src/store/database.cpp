@@ -259,6 +259,7 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
   }
   db->pool_size_ = size;
   db->pool_ = std::make_unique<soci::connection_pool>(size);
+  db->last_used_.assign(size, std::chrono::steady_clock::now());
   const std::string connect = soci_connect_string(*parsed);
   if (db->dialect_ == Dialect::kMysql) {
     db->migration_connect_ = soci_connect_string(*parsed, /*io_timeouts=*/false);
@@ -332,14 +333,8 @@ Error Database::error_from(soci::session& sql, const std::exception& e, std::str
       }
       break;
     case Failure::kConnection:
-      if (&sql == writer_.get()) writer_statements_->clear();  // they die with the connection
-      try {
-        sql.reconnect();
-        configure_connection(sql, dialect_);
-        if (&sql == writer_.get()) checkpointer_->hook();
-      } catch (...) {
-        // Stays broken; the next user gets kUnavailable again and retries the reconnect.
-      }
+      // When it fails, the session is left closed and its next user tries again (reopen_if_closed).
+      (void)reconnect(sql, operation);
       return Error{ErrorCode::kUnavailable, "database unavailable", {}, 1, std::move(detail)};
     case Failure::kTransient:
       return Error{ErrorCode::kUnavailable, "database busy", {}, 1, std::move(detail)};
@@ -347,6 +342,59 @@ Error Database::error_from(soci::session& sql, const std::exception& e, std::str
       break;
   }
   return Error::internal(std::move(detail));
+}
+
+Status Database::reconnect(soci::session& sql, std::string_view operation) {
+  if (&sql == writer_.get()) writer_statements_->clear();  // they die with the connection
+  try {
+    sql.reconnect();
+    configure_connection(sql, dialect_);
+    if (&sql == writer_.get()) checkpointer_->hook();
+    return {};
+  } catch (const std::exception& e) {
+    // A session leased from the pool is a proxy holding the pooled session's backend: soci's
+    // reconnect() deleted that backend and threw before updating the proxy, which would point at
+    // freed memory. close() makes both forget it, so that get_backend() is null.
+    try {
+      sql.close();
+    } catch (...) {
+    }
+    return Error{ErrorCode::kUnavailable,
+                 "database unavailable",
+                 {},
+                 1,
+                 std::string(operation) + ": reconnect: " + scrub(driver_message(e))};
+  }
+}
+
+Status Database::reopen_if_closed(soci::session& sql, std::string_view operation) {
+  if (sql.get_backend() != nullptr) return {};
+  return reconnect(sql, operation);
+}
+
+Database::Lease::Lease(Database& db, std::size_t position)
+    : db_(&db), position_(position), sql_(&db.pool_->at(position)) {}
+
+Database::Lease::Lease(Lease&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), position_(other.position_), sql_(other.sql_) {}
+
+Database::Lease::~Lease() {
+  if (db_ == nullptr) return;
+  db_->last_used_[position_] = std::chrono::steady_clock::now();
+  db_->pool_->give_back(position_);
+}
+
+Result<Database::Lease> Database::lease(std::string_view operation) {
+  Lease lease(*this, pool_->lease());
+  soci::session& sql = lease.session();
+  if (sql.get_backend() == nullptr) {
+    if (Status st = reconnect(sql, operation); !st) return std::move(st).error();
+  } else if (dialect_ != Dialect::kSqlite &&
+             std::chrono::steady_clock::now() - last_used_[lease.position_] >= kIdleCheck &&
+             !sql.is_connected()) {
+    if (Status st = reconnect(sql, operation); !st) return std::move(st).error();
+  }
+  return lease;
 }
 
 Status Database::ping() {
@@ -358,19 +406,19 @@ Status Database::ping() {
                  1,
                  "ping: no pooled connection free within 2 s"};
   }
-  soci::session& sql = pool_->at(pos);
-  Status result;
+  Lease lease(*this, pos);
+  soci::session& sql = lease.session();
+  if (Status st = reopen_if_closed(sql, "ping"); !st) return st;
   try {
     int one = 0;
     sql << "SELECT 1", soci::into(one);
-    if (one != 1) result = Error::internal("ping: SELECT 1 returned " + std::to_string(one));
+    if (one != 1) return Error::internal("ping: SELECT 1 returned " + std::to_string(one));
+    return {};
   } catch (const std::exception& e) {
     Error err = error_from(sql, e, "ping");
     if (err.code == ErrorCode::kInternal) err.code = ErrorCode::kUnavailable;
-    result = std::move(err);
+    return err;
   }
-  pool_->give_back(pos);
-  return result;
 }
 
 std::vector<std::string> Database::known_versions() {

@@ -16,6 +16,7 @@
 //   postgresql://user:pass@host:5432/db   also postgres://; other query parameters (sslmode, ...)
 //                                    are passed to libpq
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -81,8 +82,34 @@ class Database {
   // A trivial round trip on a pooled connection (for /readyz). kUnavailable when it fails.
   Status ping();
 
-  // The pool the repositories lease sessions from: `soci::session sql(db.pool());`.
+  // The pool (tests lease sessions from it directly: `soci::session sql(db.pool());`).
   soci::connection_pool& pool() noexcept { return *pool_; }
+
+  // A pooled session leased for one operation (with_session in sql_support.hpp), given back when
+  // the lease ends. Move-only.
+  class Lease {
+   public:
+    Lease(Lease&& other) noexcept;
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    ~Lease();
+    soci::session& session() noexcept { return *sql_; }
+
+   private:
+    friend class Database;
+    Lease(Database& db, std::size_t position);
+    Database* db_;
+    std::size_t position_;
+    soci::session* sql_;
+  };
+
+  // Leases a pooled session, waiting until one is free, and makes it ready for `operation`: one
+  // left closed by a failed reconnect is reconnected, and on a database server one that sat
+  // unused for kIdleCheck or longer is pinged first and reconnected when its connection died
+  // (the database restarted while it sat in the pool), so that an operation does not fail on a
+  // stale connection. kUnavailable (the session given back) when the database cannot be reached.
+  Result<Lease> lease(std::string_view operation);
+  static constexpr std::chrono::milliseconds kIdleCheck{1000};
   std::size_t pool_size() const noexcept { return pool_size_; }
 
   // --- for the repositories in store/ ---
@@ -111,18 +138,29 @@ class Database {
   Error error_from(soci::session& sql, const std::exception& e, std::string_view operation,
                    bool unique_is_conflict = false);
 
+  // A session whose connection was lost and could not be reconnected has no backend (its
+  // statements would fail). Reconnects such a session before it is used: kUnavailable when the
+  // database still cannot be reached. Ok for a connected session, without a round trip.
+  Status reopen_if_closed(soci::session& sql, std::string_view operation);
+
   // True when `e` reports a violated unique or primary-key constraint.
   bool is_unique_violation(const std::exception& e) const;
 
  private:
   Database() = default;
   std::string scrub(std::string text) const;
+  // Reconnects `sql` and configures the new connection; on failure leaves it closed (no backend)
+  // and returns kUnavailable.
+  Status reconnect(soci::session& sql, std::string_view operation);
 
   Dialect dialect_ = Dialect::kSqlite;
   std::string redacted_url_;
   std::vector<std::string> secrets_;  // strings that must never reach a log
   std::size_t pool_size_ = 0;
   std::unique_ptr<soci::connection_pool> pool_;
+  // When each pooled session was last given back (by a Lease), by pool position. An entry is
+  // only touched by the holder of that position's lease.
+  std::vector<std::chrono::steady_clock::time_point> last_used_;
   std::mutex write_mutex_;
   std::unique_ptr<soci::session> writer_;
   std::unique_ptr<StatementCache> writer_statements_;  // after writer_: destroyed before it

@@ -171,29 +171,63 @@ TEST(DatabaseOpen, SqliteCreatesParentDirectoryAndConfiguresEveryConnection) {
   }
 }
 
-// A connection lost inside a transaction, and a reconnect that failed too (the database is down),
-// leave the session without a backend: ending the transaction must not touch it (soci's rollback
-// would dereference it: the server crashed on a sign-up while MariaDB was down).
-TEST(Transaction, EndsQuietlyOnASessionWhoseConnectionIsGone) {
+// What the MySQL and PostgreSQL drivers throw for a lost connection.
+class LostConnection : public soci::soci_error {
+ public:
+  LostConnection() : soci::soci_error("Lost connection to server during query") {}
+  error_category get_error_category() const override { return connection_error; }
+};
+
+// A connection lost inside a transaction, and a reconnect that fails too (the database is still
+// down): soci's reconnect() of a session leased from the pool frees the backend and throws before
+// the leased session forgets it. Ending the transaction must not touch it (the server crashed on
+// sign-ups while MariaDB was down), and the session's next user reconnects it before running
+// anything, so that no request fails once the database is back. Here the reconnect fails
+// because the SQLite file's directory is gone.
+TEST(Transaction, EndsQuietlyWhenTheReconnectAfterALostConnectionFails) {
   TempDir dir;
-  auto db = Database::open({"sqlite://" + (dir.path() / "x.db").string(), 2});
+  auto db = Database::open({"sqlite://" + (dir.path() / "gone" / "x.db").string(), 1});
   {
     soci::session sql(db->pool());
-    {
-      Transaction tx(*db, sql);
-      sql.close();  // what a failed reconnect leaves behind
-      ASSERT_EQ(sql.get_backend(), nullptr);
-    }  // ~Transaction: no rollback on a session without a connection
-    {
-      sql.reconnect();
-      Transaction tx(*db, sql);
-      sql.close();
-      EXPECT_THROW(tx.commit(), soci::soci_error);  // an error, not a crash
-      tx.rollback();
-    }
-    sql.reconnect();  // leave the pooled session usable
-  }
+    Transaction tx(*db, sql);
+    std::filesystem::remove_all(dir.path() / "gone");
+    Error err = db->error_from(sql, LostConnection(), "users.insert");
+    EXPECT_EQ(err.code, ErrorCode::kUnavailable);
+    EXPECT_EQ(err.retry_after, 1);
+    EXPECT_EQ(sql.get_backend(), nullptr);  // not the freed backend
+    EXPECT_FALSE(sql.is_connected());
+  }  // ~Transaction: no rollback on a session without a connection
+
+  // The only pooled session is closed: its next user tries to reconnect it first.
+  bool ran = false;
+  auto select_one = [&](soci::session& sql) -> Result<int> {
+    ran = true;
+    int one = 0;
+    sql << "SELECT 1", soci::into(one);
+    return one;
+  };
+  Result<int> down = with_session<Result<int>>(*db, "still.down", select_one);
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(down.error().log_detail.find("still.down: reconnect: "), std::string::npos)
+      << down.error().log_detail;
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(db->ping().error().code, ErrorCode::kUnavailable);
+
+  std::filesystem::create_directories(dir.path() / "gone");  // the database is back
+  Result<int> back = with_session<Result<int>>(*db, "back", select_one);
+  ASSERT_TRUE(back) << back.error().log_detail;
+  EXPECT_EQ(*back, 1);
+  EXPECT_TRUE(db->ping());
+
   soci::session sql(db->pool());
+  {
+    Transaction tx(*db, sql);
+    sql.close();
+    EXPECT_THROW(tx.commit(), soci::soci_error);  // an error, not a crash
+    tx.rollback();
+  }
+  EXPECT_TRUE(db->reopen_if_closed(sql, "reopen"));
   int one = 0;
   sql << "SELECT 1", soci::into(one);
   EXPECT_EQ(one, 1);
@@ -319,6 +353,33 @@ TEST_P(DatabaseContract, LostConnectionIsUnavailableThenRecovers) {
   ASSERT_TRUE(again) << again.error().log_detail;
   EXPECT_FALSE(again->has_value());
   EXPECT_TRUE(victim->ping());
+}
+
+// A database restart kills the connections sitting in the pool: the next user of one that sat
+// idle for Database::kIdleCheck pings it first and reconnects, so its operation succeeds.
+TEST_P(DatabaseContract, IdleConnectionKilledWhileInThePoolIsReconnectedBeforeUse) {
+  if (GetParam() == "sqlite") GTEST_SKIP() << "no server connection to lose";
+  TestDatabase t(GetParam());
+  auto victim = Database::open({t.url(), 1});
+  auto users = make_user_repository(*victim);
+  long long id = 0;
+  {
+    soci::session sql(victim->pool());
+    sql << (GetParam() == "mysql" ? "SELECT CONNECTION_ID()" : "SELECT pg_backend_pid()"),
+        soci::into(id);
+  }
+  {
+    soci::session killer(t.db().pool());
+    if (GetParam() == "mysql") {
+      killer << "KILL " + std::to_string(id);
+    } else {
+      killer << "SELECT pg_terminate_backend(" + std::to_string(id) + ")";
+    }
+  }
+  std::this_thread::sleep_for(Database::kIdleCheck + std::chrono::milliseconds(50));
+  auto found = users->find_by_email("someone@example.com");
+  ASSERT_TRUE(found) << found.error().log_detail;
+  EXPECT_FALSE(found->has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseContract, ::testing::ValuesIn(testing::backends()),

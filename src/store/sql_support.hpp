@@ -167,7 +167,9 @@ R with_session(Database& db, std::string_view operation, F&& f, bool unique_is_c
       return db.error_from(*joined, e, operation, unique_is_conflict);
     }
   }
-  soci::session sql(db.pool());
+  auto lease = db.lease(operation);
+  if (!lease) return std::move(lease).error();
+  soci::session& sql = lease->session();
   try {
     return f(sql);
   } catch (const std::exception& e) {
@@ -185,6 +187,7 @@ R with_write_session(Database& db, std::string_view operation, F&& f,
     return with_session<R>(db, operation, std::forward<F>(f), unique_is_conflict);
   }
   auto guard = db.lock_writes();
+  if (Status open = db.reopen_if_closed(*writer, operation); !open) return std::move(open).error();
   try {
     return f(*writer);
   } catch (const std::exception& e) {

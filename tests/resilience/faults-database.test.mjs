@@ -68,12 +68,18 @@ function json(payload) {
   return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
 }
 
+// The server whose log show() quotes: the lines of the request an assertion is about.
+let serverOfTest = null;
+
 function show(e) {
-  return `${e.kind} +${e.end - e.start} ms -> ${e.status} ${e.error ?? ''} ${JSON.stringify(e.body)?.slice(0, 200)}`;
+  const id = e.body?.request_id;
+  const logged = id && serverOfTest ? serverOfTest.output().split('\n').filter((l) => l.includes(id)) : [];
+  return `${e.kind} +${e.end - e.start} ms -> ${e.status} ${e.error ?? ''} ${JSON.stringify(e.body)?.slice(0, 200)}${logged.map((l) => `\n  log: ${l}`).join('')}`;
 }
 
 test('database down for 10 s during load: fast 503 problems, /readyz 503, recovery without a restart', async (t) => {
   const server = await startServer({ databaseUrl: db.url, masterKey: MASTER_KEY, env: { ...MANY_LOGIN_FAILURES } });
+  serverOfTest = server;
   try {
     const api = client(server.url);
     const user = await newUser(api);
@@ -180,6 +186,7 @@ const HUNG_LATENCY_MS = 30000;
 
 test('database hung (SIGSTOP): every request answered within 30 s with 503 problems, token checks unaffected, recovery without a restart', async (t) => {
   const server = await startServer({ databaseUrl: db.url, masterKey: MASTER_KEY, env: { ...MANY_LOGIN_FAILURES } });
+  serverOfTest = server;
   let paused = false;
   try {
     const api = client(server.url);
