@@ -67,6 +67,11 @@ class UserRepository {
   virtual Result<std::vector<User>> search(const UserSearch& search) = 0;
   // Users holding `role` (only active accounts when `active_only`).
   virtual Result<std::int64_t> count_with_role(const std::string& role, bool active_only) = 0;
+  // The ids of the active users holding `role`, ascending. Inside a unit of work their rows stay
+  // locked until it ends (MariaDB/PostgreSQL: SELECT ... FOR UPDATE; on SQLite the unit holds the
+  // write lock anyway), so that a rule checked on them and the change it allows are one step:
+  // another unit asking for them waits, and then sees that change.
+  virtual Result<std::vector<std::string>> lock_active_with_role(const std::string& role) = 0;
   // Sets the e-mail verified flag only (the account state is left as it is).
   virtual Status set_email_verified(const std::string& id, bool verified, TimePoint at) = 0;
 };

@@ -390,6 +390,24 @@ class SqlUserRepository final : public identity::UserRepository {
     });
   }
 
+  Result<std::vector<std::string>> lock_active_with_role(const std::string& role) override {
+    using R = Result<std::vector<std::string>>;
+    return with_write_session<R>(db_, "users.lock_active_with_role", [&](soci::session& sql) -> R {
+      std::string r = role;
+      std::string id;
+      soci::statement st =
+          (sql.prepare << std::string("SELECT u.id FROM user_roles x JOIN users u ON u.id = "
+                                      "x.user_id WHERE x.role = :r AND u.state = 'active' "
+                                      "ORDER BY u.id") +
+                              (db_.dialect() == Dialect::kSqlite ? "" : " FOR UPDATE"),
+           soci::use(r), soci::into(id));
+      st.execute();
+      std::vector<std::string> ids;
+      while (st.fetch()) ids.push_back(id);
+      return ids;
+    });
+  }
+
   Status set_email_verified(const std::string& id, bool verified, TimePoint at) override {
     return with_write_session<Status>(
         db_, "users.set_email_verified", [&](soci::session& sql) -> Status {

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
+#include <atomic>
+#include <optional>
+#include <thread>
+
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 #include "common/ids.hpp"
@@ -411,6 +415,47 @@ TEST_P(UserRepositoryContract, CountWithRole) {
   EXPECT_EQ(*repo_->count_with_role("admin", true), 1);
   EXPECT_EQ(*repo_->count_with_role("user", false), 2);
   EXPECT_EQ(*repo_->count_with_role("auditor", false), 0);
+}
+
+// Two units each take one of the last two administrators away. Each checks first that another
+// admin stays: the second unit's check must wait for the first unit and see its change (without
+// the lock, on MariaDB and PostgreSQL it would still see two admins, and both would commit).
+TEST_P(UserRepositoryContract, LockActiveWithRoleMakesTheCheckAndTheChangeOneStep) {
+  User a = make_user("a@example.com", {"admin", "user"});
+  User b = make_user("b@example.com", {"admin", "user"});
+  User pending = make_user("p@example.com", {"admin", "user"});
+  User disabled = make_user("d@example.com", {"admin", "user"});
+  a.state = b.state = AccountState::kActive;
+  disabled.state = AccountState::kDisabled;
+  for (const auto& u : {a, b, pending, disabled}) ASSERT_TRUE(repo_->create(u));
+  auto uow = make_unit_of_work(t_.db());
+
+  auto both = repo_->lock_active_with_role("admin");  // outside a unit: a plain read
+  ASSERT_TRUE(both) << both.error().log_detail;
+  EXPECT_EQ(*both, (std::vector<std::string>{a.id, b.id}));  // ascending ids, active only
+
+  std::atomic<bool> first_locked{false};
+  std::optional<Result<std::vector<std::string>>> second_saw;
+  std::thread first([&] {
+    auto st = uow->run([&]() -> Status {
+      auto admins = repo_->lock_active_with_role("admin");
+      if (!admins) return admins.error();
+      first_locked = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the second one waits
+      return repo_->set_roles(a.id, {"user"}, clock_.now());
+    });
+    EXPECT_TRUE(st) << st.error().log_detail;
+  });
+  while (!first_locked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto st = uow->run([&]() -> Status {
+    second_saw = repo_->lock_active_with_role("admin");
+    return {};
+  });
+  first.join();
+  ASSERT_TRUE(st) << st.error().log_detail;
+  ASSERT_TRUE(second_saw.has_value());
+  ASSERT_TRUE(*second_saw) << second_saw->error().log_detail;
+  EXPECT_EQ(**second_saw, (std::vector<std::string>{b.id}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UserRepositoryContract, ::testing::ValuesIn(testing::backends()),

@@ -175,6 +175,17 @@ class FakeUserRepository final : public identity::UserRepository {
     return n;
   }
 
+  // The fake has no transactions: its callers run one at a time in the tests that use it.
+  Result<std::vector<std::string>> lock_active_with_role(const std::string& role) override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> ids;
+    for (const auto& [id, u] : users_) {
+      if (u.has_role(role) && u.state == identity::AccountState::kActive) ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
   Status set_email_verified(const std::string& id, bool verified, TimePoint at) override {
     return mutate(id, [&](identity::User& u) {
       u.email_verified = verified;

@@ -58,10 +58,6 @@ nlohmann::json change(const nlohmann::json& before, const nlohmann::json& after)
   return {{"before", before}, {"after", after}};
 }
 
-bool is_active_admin(const User& u) {
-  return u.state == AccountState::kActive && u.has_role(kAdmin);
-}
-
 }  // namespace
 
 bool Actor::can(Permission p) const {
@@ -168,11 +164,13 @@ Result<std::vector<std::string>> AdminFlow::check_roles(const Actor& actor,
   return roles;
 }
 
-Status AdminFlow::keep_an_admin(const User& user) {
-  if (!is_active_admin(user)) return {};
-  auto n = users_.count_with_role(std::string(kAdmin), /*active_only=*/true);
-  if (!n) return n.error();
-  if (*n <= 1) {
+Status AdminFlow::keep_an_admin(const std::string& user_id) {
+  // Locked, not just counted: two units each taking one of the last two administrators away
+  // would both count two and leave none.
+  auto admins = users_.lock_active_with_role(std::string(kAdmin));
+  if (!admins) return admins.error();
+  const bool is_one = std::find(admins->begin(), admins->end(), user_id) != admins->end();
+  if (is_one && admins->size() <= 1) {
     return Error::make(ErrorCode::kLastAdmin, "this is the last active administrator");
   }
   return {};
@@ -323,12 +321,12 @@ Result<User> AdminFlow::update_user(const Actor& actor, const std::string& id,
   if (roles || disables) {
     if (auto st = require_recent(actor); !st) return st.error();
   }
-  if (removes_admin || disables) {
-    if (auto st = keep_an_admin(before); !st) return st.error();
-  }
 
   const auto now = clock_.now();
   auto st = uow_.run([&]() -> Status {
+    if (removes_admin || disables) {
+      if (auto s = keep_an_admin(id); !s) return s;
+    }
     if (patch.name && *patch.name != before.name) {
       if (auto s = users_.update_name(id, *patch.name, now); !s) return s;
       changes["name"] = change(before.name, *patch.name);
@@ -395,9 +393,9 @@ Status AdminFlow::delete_user(const Actor& actor, const std::string& id) {
   auto user = load(id);
   if (!user) return user.error();
   if (auto st = require_recent(actor); !st) return st;
-  if (auto st = keep_an_admin(*user); !st) return st;
   // One unit: the sessions end (and are published as revoked) with the user's removal.
   auto st = uow_.run([&]() -> Status {
+    if (auto s = keep_an_admin(id); !s) return s;
     auto ended = sessions_.end_all(id, "user_deleted");
     if (!ended) return ended.error();
     return users_.remove(id);

@@ -188,8 +188,9 @@ class AdminFlow {
   Result<std::vector<std::string>> check_roles(const Actor& actor, std::vector<std::string> roles,
                                                const std::vector<std::string>& before,
                                                const std::string& field);
-  // kLastAdmin when `user` is an active admin and the only one.
-  Status keep_an_admin(const identity::User& user);
+  // kLastAdmin when `user_id` is an active admin and the only one. Inside the unit of work that
+  // takes the role away or disables the account: the active admins stay locked until it ends.
+  Status keep_an_admin(const std::string& user_id);
   void record(const Actor& actor, std::string type, const std::string& subject,
               nlohmann::json details);
   Status import_one(const Actor& actor, const ImportRecord& r, bool dry_run, ImportReport& report,
