@@ -325,26 +325,30 @@ TEST_P(DatabaseContract, ErrorsCarryNoBoundValues) {
   }
 }
 
+// Kills the server side of `victim`'s only pooled connection (MariaDB or PostgreSQL), through
+// another connection of the test database.
+void kill_only_connection(TestDatabase& t, Database& victim, const std::string& backend) {
+  long long id = 0;
+  {
+    soci::session sql(victim.pool());
+    sql << (backend == "mysql" ? "SELECT CONNECTION_ID()" : "SELECT pg_backend_pid()"),
+        soci::into(id);
+  }
+  soci::session killer(t.db().pool());
+  if (backend == "mysql") {
+    killer << "KILL " + std::to_string(id);
+  } else {
+    killer << "SELECT pg_terminate_backend(" + std::to_string(id) + ")";
+  }
+}
+
 TEST_P(DatabaseContract, LostConnectionIsUnavailableThenRecovers) {
   if (GetParam() == "sqlite") GTEST_SKIP() << "no server connection to lose";
   TestDatabase t(GetParam());
   // One pooled connection, so the repository is bound to use the one we kill.
   auto victim = Database::open({t.url(), 1});
   auto users = make_user_repository(*victim);
-  long long id = 0;
-  {
-    soci::session sql(victim->pool());
-    sql << (GetParam() == "mysql" ? "SELECT CONNECTION_ID()" : "SELECT pg_backend_pid()"),
-        soci::into(id);
-  }
-  {
-    soci::session killer(t.db().pool());
-    if (GetParam() == "mysql") {
-      killer << "KILL " + std::to_string(id);
-    } else {
-      killer << "SELECT pg_terminate_backend(" + std::to_string(id) + ")";
-    }
-  }
+  kill_only_connection(t, *victim, GetParam());
   auto lost = users->find_by_email("someone@example.com");
   ASSERT_FALSE(lost);
   EXPECT_EQ(lost.error().code, ErrorCode::kUnavailable) << lost.error().log_detail;
@@ -362,20 +366,7 @@ TEST_P(DatabaseContract, IdleConnectionKilledWhileInThePoolIsReconnectedBeforeUs
   TestDatabase t(GetParam());
   auto victim = Database::open({t.url(), 1});
   auto users = make_user_repository(*victim);
-  long long id = 0;
-  {
-    soci::session sql(victim->pool());
-    sql << (GetParam() == "mysql" ? "SELECT CONNECTION_ID()" : "SELECT pg_backend_pid()"),
-        soci::into(id);
-  }
-  {
-    soci::session killer(t.db().pool());
-    if (GetParam() == "mysql") {
-      killer << "KILL " + std::to_string(id);
-    } else {
-      killer << "SELECT pg_terminate_backend(" + std::to_string(id) + ")";
-    }
-  }
+  kill_only_connection(t, *victim, GetParam());
   std::this_thread::sleep_for(Database::kIdleCheck + std::chrono::milliseconds(50));
   auto found = users->find_by_email("someone@example.com");
   ASSERT_TRUE(found) << found.error().log_detail;
