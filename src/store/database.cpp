@@ -352,9 +352,9 @@ Status Database::reconnect(soci::session& sql, std::string_view operation) {
     if (&sql == writer_.get()) checkpointer_->hook();
     return {};
   } catch (const std::exception& e) {
-    // A session leased from the pool is a proxy holding the pooled session's backend: soci's
-    // reconnect() deleted that backend and threw before updating the proxy, which would point at
-    // freed memory. close() makes both forget it, so that get_backend() is null.
+    // Closed, the session has no backend, which its next user sees (lease(), reopen_if_closed).
+    // It also matters for a proxy session (`soci::session sql(pool)`): soci's reconnect() deleted
+    // the pooled session's backend and threw before updating the proxy, left pointing at it.
     try {
       sql.close();
     } catch (...) {
@@ -387,11 +387,12 @@ Database::Lease::~Lease() {
 Result<Database::Lease> Database::lease(std::string_view operation) {
   Lease lease(*this, pool_->lease());
   soci::session& sql = lease.session();
-  if (sql.get_backend() == nullptr) {
-    if (Status st = reconnect(sql, operation); !st) return std::move(st).error();
-  } else if (dialect_ != Dialect::kSqlite &&
-             std::chrono::steady_clock::now() - last_used_[lease.position_] >= kIdleCheck &&
-             !sql.is_connected()) {
+  const bool unusable =
+      sql.get_backend() == nullptr ||
+      (dialect_ != Dialect::kSqlite &&
+       std::chrono::steady_clock::now() - last_used_[lease.position_] >= kIdleCheck &&
+       !sql.is_connected());
+  if (unusable) {
     if (Status st = reconnect(sql, operation); !st) return std::move(st).error();
   }
   return lease;
