@@ -65,8 +65,8 @@ class UserRepository {
   // At most `search.limit` users matching the filters, in the chosen order with ties broken by
   // id (the same direction), so pages do not overlap or skip.
   virtual Result<std::vector<User>> search(const UserSearch& search) = 0;
-  // Users holding `role` (only active accounts when `active_only`).
-  virtual Result<std::int64_t> count_with_role(const std::string& role, bool active_only) = 0;
+  // Users holding `role`, whatever their account state.
+  virtual Result<std::int64_t> count_with_role(const std::string& role) = 0;
   // The ids of the active users holding `role`, ascending. Inside a unit of work their rows stay
   // locked until it ends (MariaDB/PostgreSQL: SELECT ... FOR UPDATE; on SQLite the unit holds the
   // write lock anyway), so that a rule checked on them and the change it allows are one step:

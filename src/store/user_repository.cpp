@@ -376,16 +376,12 @@ class SqlUserRepository final : public identity::UserRepository {
     });
   }
 
-  Result<std::int64_t> count_with_role(const std::string& role, bool active_only) override {
+  Result<std::int64_t> count_with_role(const std::string& role) override {
     using R = Result<std::int64_t>;
     return with_session<R>(db_, "users.count_with_role", [&](soci::session& sql) -> R {
       std::string r = role;
       long long n = 0;
-      sql << std::string(
-                 "SELECT COUNT(*) FROM user_roles x JOIN users u ON u.id = x.user_id "
-                 "WHERE x.role = :r") +
-                 (active_only ? " AND u.state = 'active'" : ""),
-          soci::use(r), soci::into(n);
+      sql << "SELECT COUNT(*) FROM user_roles WHERE role = :r", soci::use(r), soci::into(n);
       return static_cast<std::int64_t>(n);
     });
   }

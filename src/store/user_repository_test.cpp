@@ -411,10 +411,10 @@ TEST_P(UserRepositoryContract, CountWithRole) {
   b.state = AccountState::kDisabled;
   User c = make_user("c@example.com");
   for (const auto& u : {a, b, c}) ASSERT_TRUE(repo_->create(u));
-  EXPECT_EQ(*repo_->count_with_role("admin", false), 2);
-  EXPECT_EQ(*repo_->count_with_role("admin", true), 1);
-  EXPECT_EQ(*repo_->count_with_role("user", false), 2);
-  EXPECT_EQ(*repo_->count_with_role("auditor", false), 0);
+  EXPECT_EQ(*repo_->count_with_role("admin"), 2);
+  EXPECT_EQ(*repo_->lock_active_with_role("admin"), std::vector<std::string>{a.id});
+  EXPECT_EQ(*repo_->count_with_role("user"), 2);
+  EXPECT_EQ(*repo_->count_with_role("auditor"), 0);
 }
 
 // Two units each take one of the last two administrators away. Each checks first that another

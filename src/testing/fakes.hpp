@@ -166,11 +166,11 @@ class FakeUserRepository final : public identity::UserRepository {
     }
     return out;
   }
-  Result<std::int64_t> count_with_role(const std::string& role, bool active_only) override {
+  Result<std::int64_t> count_with_role(const std::string& role) override {
     std::lock_guard lock(mutex_);
     std::int64_t n = 0;
     for (const auto& [id, u] : users_) {
-      if (u.has_role(role) && (!active_only || u.state == identity::AccountState::kActive)) ++n;
+      if (u.has_role(role)) ++n;
     }
     return n;
   }

@@ -548,7 +548,7 @@ Result<std::vector<RoleInfo>> AdminFlow::list_roles() {
   std::vector<identity::Role> all = identity::builtin_roles();
   all.insert(all.end(), custom->begin(), custom->end());
   for (auto& r : all) {
-    auto n = users_.count_with_role(r.name, /*active_only=*/false);
+    auto n = users_.count_with_role(r.name);
     if (!n) return n.error();
     out.push_back({std::move(r), *n});
   }
@@ -600,7 +600,7 @@ Status AdminFlow::delete_role(const Actor& actor, const std::string& name) {
   if (!existing) return existing.error();
   if (!*existing) return Error::make(ErrorCode::kNotFound, "no such role");
   if (auto st = require_recent(actor); !st) return st;
-  auto n = users_.count_with_role(name, /*active_only=*/false);
+  auto n = users_.count_with_role(name);
   if (!n) return n.error();
   if (*n > 0) {
     return Error::make(ErrorCode::kRoleInUse,
