@@ -9,6 +9,7 @@
 #include "api/api.hpp"
 #include "common/encoding.hpp"
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "courier/dispatcher.hpp"
 #include "courier/log_channel.hpp"
 #include "courier/mailer.hpp"
@@ -579,6 +580,7 @@ int with_application(const config::Config& config, const std::function<int(http:
       (void)admin.purge_audit(config.audit.retention);
     }
   });
+  name_thread(housekeeping, "latchkey-house");
   // Stops the background work however `use` ends (a listener that cannot bind throws).
   struct Stop {
     std::function<void()> run;

@@ -7,6 +7,7 @@
 
 #include "common/encoding.hpp"
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 namespace latchkey::courier {
 
@@ -218,6 +219,7 @@ void Dispatcher::start() {
     woken_ = false;
   }
   thread_ = std::thread([this] { loop(); });
+  name_thread(thread_, "latchkey-mail");
   log::info("outbox dispatcher started", {{"owner", options_.owner},
                                           {"poll_interval_ms", options_.poll_interval.count()},
                                           {"batch", options_.batch}});

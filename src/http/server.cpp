@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 #include "http/problem.hpp"
 
 namespace latchkey::http {
@@ -409,8 +410,10 @@ void Server::run(std::function<void()> on_ready) {
   impl.do_accept();
   if (on_ready) on_ready();
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl.options.io_threads; ++i)
+  for (int i = 1; i < impl.options.io_threads; ++i) {
     threads.emplace_back([&impl] { impl.ioc.run(); });
+    name_thread(threads.back(), "latchkey-io");
+  }
   impl.ioc.run();
   for (auto& t : threads) t.join();
 }

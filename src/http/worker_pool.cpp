@@ -1,10 +1,15 @@
 #include "http/worker_pool.hpp"
 
+#include "common/thread_name.hpp"
+
 namespace latchkey::http {
 
 WorkerPool::WorkerPool(std::size_t threads, std::size_t max_queue) : max_queue_(max_queue) {
   threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+  for (std::size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { loop(); });
+    name_thread(threads_.back(), "latchkey-work");
+  }
 }
 
 WorkerPool::~WorkerPool() {

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "common/log.hpp"
+#include "common/thread_name.hpp"
 
 namespace latchkey::store {
 
@@ -36,6 +37,7 @@ WalCheckpointer::WalCheckpointer(soci::session& writer, std::mutex& write_mutex,
   std::string mode;
   sql_ << "PRAGMA journal_mode", soci::into(mode);
   thread_ = std::thread([this] { loop(); });
+  name_thread(thread_, "latchkey-wal");
   hook();
 }
 

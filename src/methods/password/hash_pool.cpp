@@ -1,9 +1,8 @@
 #include "methods/password/hash_pool.hpp"
 
-#include <pthread.h>
-
 #include <stdexcept>
 
+#include "common/thread_name.hpp"
 #include "methods/password/hash_memory.hpp"
 
 namespace latchkey::methods::password {
@@ -15,8 +14,7 @@ HashPool::HashPool(std::size_t threads, std::size_t max_waiting,
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { serve(); });
-    // Named so that top -H and perf show where the CPU goes; a failure here changes nothing.
-    (void)pthread_setname_np(threads_.back().native_handle(), "latchkey-hash");
+    name_thread(threads_.back(), "latchkey-hash");
   }
 }
 
