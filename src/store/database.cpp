@@ -15,6 +15,7 @@
 #include "store/migrations.hpp"
 #include "store/sql_support.hpp"
 #include "store/statement_cache.hpp"
+#include "store/statement_watchdog.hpp"
 #include "store/wal_checkpointer.hpp"
 
 namespace latchkey::store {
@@ -28,6 +29,15 @@ constexpr std::string_view kPgMigrationLockKey = "7809911610410710112";
 constexpr std::string_view kMysqlMigrationLock = "latchkey_migrate";
 
 enum class Failure { kUnique, kConnection, kTransient, kOther };
+
+// The driver's liveness check (a round trip on the server dialects); an exception means no.
+bool alive(soci::session& sql) noexcept {
+  try {
+    return sql.is_connected();
+  } catch (...) {
+    return false;
+  }
+}
 
 // The driver's own message, without SOCI's context (which may quote bound values), on one line.
 std::string driver_message(const std::exception& e) {
@@ -258,6 +268,7 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
     }
   }
   db->pool_size_ = size;
+  db->lease_wait_ = options.lease_wait;
   db->pool_ = std::make_unique<soci::connection_pool>(size);
   db->last_used_.assign(size, std::chrono::steady_clock::now());
   const std::string connect = soci_connect_string(*parsed);
@@ -273,6 +284,9 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
       throw std::runtime_error("cannot connect to database " + db->redacted_url_ + ": " +
                                db->scrub(driver_message(e)));
     }
+  }
+  if (db->dialect_ == Dialect::kPostgres) {
+    db->watchdog_ = std::make_unique<StatementWatchdog>(size, options.statement_timeout);
   }
   if (db->dialect_ == Dialect::kSqlite && parsed->sqlite_path != ":memory:") {
     db->writer_ = std::make_unique<soci::session>();
@@ -319,12 +333,7 @@ Error Database::error_from(soci::session& sql, const std::exception& e, std::str
   std::string detail = std::string(operation) + ": " + scrub(driver_message(e));
   if (kind == Failure::kOther && dialect_ != Dialect::kSqlite) {
     // Errors the driver does not classify may still come from a dead connection.
-    bool connected = false;
-    try {
-      connected = sql.is_connected();
-    } catch (...) {
-    }
-    if (!connected) kind = Failure::kConnection;
+    if (!alive(sql)) kind = Failure::kConnection;
   }
   switch (kind) {
     case Failure::kUnique:
@@ -333,8 +342,10 @@ Error Database::error_from(soci::session& sql, const std::exception& e, std::str
       }
       break;
     case Failure::kConnection:
-      // When it fails, the session is left closed and its next user tries again (reopen_if_closed).
-      (void)reconnect(sql, operation);
+      // Closed, not reconnected here: against a hung server a reconnect would make this caller
+      // wait connect_timeout more for its 503. The session's next user reconnects it (lease(),
+      // reopen_if_closed()).
+      disconnect(sql);
       return Error{ErrorCode::kUnavailable, "database unavailable", {}, 1, std::move(detail)};
     case Failure::kTransient:
       return Error{ErrorCode::kUnavailable, "database busy", {}, 1, std::move(detail)};
@@ -355,15 +366,20 @@ Status Database::reconnect(soci::session& sql, std::string_view operation) {
     // Closed, the session has no backend, which its next user sees (lease(), reopen_if_closed).
     // It also matters for a proxy session (`soci::session sql(pool)`): soci's reconnect() deleted
     // the pooled session's backend and threw before updating the proxy, left pointing at it.
-    try {
-      sql.close();
-    } catch (...) {
-    }
+    disconnect(sql);
     return Error{ErrorCode::kUnavailable,
                  "database unavailable",
                  {},
                  1,
                  std::string(operation) + ": reconnect: " + scrub(driver_message(e))};
+  }
+}
+
+void Database::disconnect(soci::session& sql) noexcept {
+  if (&sql == writer_.get()) writer_statements_->clear();  // they die with the connection
+  try {
+    sql.close();
+  } catch (...) {
   }
 }
 
@@ -378,22 +394,39 @@ Database::Lease::Lease(Database& db, std::size_t position)
 Database::Lease::Lease(Lease&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)), position_(other.position_), sql_(other.sql_) {}
 
+void Database::Lease::watch(std::string_view operation) {
+  if (db_->watchdog_ == nullptr) return;
+  const auto* backend = static_cast<soci::postgresql_session_backend*>(sql_->get_backend());
+  db_->watchdog_->arm(position_, backend != nullptr ? PQsocket(backend->conn_) : -1, operation);
+}
+
 Database::Lease::~Lease() {
   if (db_ == nullptr) return;
+  if (db_->watchdog_ != nullptr) db_->watchdog_->disarm(position_);
   db_->last_used_[position_] = std::chrono::steady_clock::now();
   db_->pool_->give_back(position_);
 }
 
 Result<Database::Lease> Database::lease(std::string_view operation) {
-  Lease lease(*this, pool_->lease());
+  std::size_t pos = 0;
+  if (!pool_->try_lease(pos, static_cast<int>(lease_wait_.count()))) {
+    return Error{ErrorCode::kUnavailable,
+                 "database unavailable",
+                 {},
+                 1,
+                 std::string(operation) + ": no pooled connection free within " +
+                     std::to_string(lease_wait_.count()) + " ms"};
+  }
+  Lease lease(*this, pos);
   soci::session& sql = lease.session();
+  const bool closed = sql.get_backend() == nullptr;
+  if (!closed) lease.watch(operation);  // the idle ping below may meet a hung server
   const bool unusable =
-      sql.get_backend() == nullptr ||
-      (dialect_ != Dialect::kSqlite &&
-       std::chrono::steady_clock::now() - last_used_[lease.position_] >= kIdleCheck &&
-       !sql.is_connected());
+      closed || (dialect_ != Dialect::kSqlite &&
+                 std::chrono::steady_clock::now() - last_used_[pos] >= kIdleCheck && !alive(sql));
   if (unusable) {
     if (Status st = reconnect(sql, operation); !st) return std::move(st).error();
+    lease.watch(operation);  // a new socket
   }
   return lease;
 }
@@ -410,6 +443,7 @@ Status Database::ping() {
   Lease lease(*this, pos);
   soci::session& sql = lease.session();
   if (Status st = reopen_if_closed(sql, "ping"); !st) return st;
+  lease.watch("ping");
   try {
     int one = 0;
     sql << "SELECT 1", soci::into(one);

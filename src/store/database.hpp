@@ -34,6 +34,7 @@ class session;
 namespace latchkey::store {
 
 class StatementCache;
+class StatementWatchdog;
 class WalCheckpointer;
 
 enum class Dialect { kSqlite, kMysql, kPostgres };
@@ -43,6 +44,13 @@ std::string_view to_string(Dialect d) noexcept;
 struct DatabaseOptions {
   std::string url;
   std::size_t pool_size = 8;
+  // How long lease() waits for a pooled connection to become free before kUnavailable (every
+  // connection held, e.g. by operations waiting on a hung server).
+  std::chrono::milliseconds lease_wait{5000};
+  // PostgreSQL only: how long one leased operation may wait on the server before its connection
+  // is cut and it fails with kUnavailable (libpq has no read timeout; see statement_watchdog.hpp).
+  // MariaDB/MySQL use the client library's read_timeout instead (database_url.hpp).
+  std::chrono::milliseconds statement_timeout{10000};
 };
 
 // The URL with its password replaced by "***" (for `config check` and logs). Text that does not
@@ -98,16 +106,21 @@ class Database {
    private:
     friend class Database;
     Lease(Database& db, std::size_t position);
+    // PostgreSQL: (re)starts the statement watchdog's clock for `operation` on the session's
+    // current socket. Nothing on the other dialects.
+    void watch(std::string_view operation);
     Database* db_;
     std::size_t position_;
     soci::session* sql_;
   };
 
-  // Leases a pooled session, waiting until one is free, and makes it ready for `operation`: one
-  // left closed by a failed reconnect is reconnected, and on a database server one that sat
-  // unused for kIdleCheck or longer is pinged first and reconnected when its connection died
-  // (the database restarted while it sat in the pool), so that an operation does not fail on a
-  // stale connection. kUnavailable (the session given back) when the database cannot be reached.
+  // Leases a pooled session, waiting up to DatabaseOptions::lease_wait for one to be free, and
+  // makes it ready for `operation`: one left closed by a failed reconnect is reconnected, and on
+  // a database server one that sat unused for kIdleCheck or longer is pinged first and
+  // reconnected when its connection died (the database restarted while it sat in the pool), so
+  // that an operation does not fail on a stale connection. On PostgreSQL the lease's operation
+  // (the ping included) runs under the statement watchdog. kUnavailable (the session given back)
+  // when no session became free in time or the database cannot be reached.
   Result<Lease> lease(std::string_view operation);
   static constexpr std::chrono::milliseconds kIdleCheck{1000};
   std::size_t pool_size() const noexcept { return pool_size_; }
@@ -131,8 +144,8 @@ class Database {
   StatementCache& writer_statements() noexcept { return *writer_statements_; }
 
   // Maps an exception thrown by SOCI (or the driver) while doing `operation` to an Error:
-  // kUnavailable when the connection is lost or the database is busy/deadlocked (the pooled
-  // session is reconnected for the next user), kConflict when `unique_is_conflict` and a unique
+  // kUnavailable when the connection is lost (the session is closed; its next user reconnects
+  // it) or the database is busy/deadlocked, kConflict when `unique_is_conflict` and a unique
   // or primary key constraint was violated, else kInternal. log_detail holds the operation and
   // the driver's message (without bound values, with the URL's password masked).
   Error error_from(soci::session& sql, const std::exception& e, std::string_view operation,
@@ -152,6 +165,8 @@ class Database {
   // Reconnects `sql` and configures the new connection; on failure leaves it closed (no backend)
   // and returns kUnavailable.
   Status reconnect(soci::session& sql, std::string_view operation);
+  // Closes `sql` (no backend left) so that its next user reconnects it.
+  void disconnect(soci::session& sql) noexcept;
 
   Dialect dialect_ = Dialect::kSqlite;
   std::string redacted_url_;
@@ -165,7 +180,9 @@ class Database {
   std::unique_ptr<soci::session> writer_;
   std::unique_ptr<StatementCache> writer_statements_;  // after writer_: destroyed before it
   std::unique_ptr<WalCheckpointer> checkpointer_;      // checkpoints writer_'s WAL off its thread
-  std::string migration_connect_;  // MySQL: the connect string without I/O timeouts
+  std::chrono::milliseconds lease_wait_{0};
+  std::unique_ptr<StatementWatchdog> watchdog_;  // PostgreSQL only
+  std::string migration_connect_;                // MySQL: the connect string without I/O timeouts
 };
 
 }  // namespace latchkey::store

@@ -373,6 +373,58 @@ TEST_P(DatabaseContract, IdleConnectionKilledWhileInThePoolIsReconnectedBeforeUs
   EXPECT_FALSE(found->has_value());
 }
 
+// Every pooled connection is held (here by one lease; in production by operations waiting on a
+// hung server): the next caller gets kUnavailable after lease_wait instead of waiting for good.
+TEST_P(DatabaseContract, LeaseGivesUpWhenNoConnectionFreesInTime) {
+  TestDatabase t(GetParam());
+  auto db = Database::open(
+      {.url = t.url(), .pool_size = 1, .lease_wait = std::chrono::milliseconds(300)});
+  auto held = db->lease("hold");
+  ASSERT_TRUE(held) << held.error().log_detail;
+  const auto start = std::chrono::steady_clock::now();
+  auto second = db->lease("second");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(second.error().log_detail.find("second: no pooled connection free within 300 ms"),
+            std::string::npos)
+      << second.error().log_detail;
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  { auto done = std::move(*held); }  // given back
+  auto third = db->lease("third");
+  EXPECT_TRUE(third) << third.error().log_detail;
+}
+
+// PostgreSQL's client library has no read timeout: a statement the server does not answer in
+// time (here one that sleeps; in production a stopped or partitioned server) has its connection
+// cut by the statement watchdog and fails with kUnavailable, and the next operation reconnects.
+TEST_P(DatabaseContract, PostgresStatementPastTheTimeLimitIsCutAndTheConnectionRecovers) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "MariaDB has read_timeout; SQLite has no server";
+  TestDatabase t(GetParam());
+  auto db = Database::open(
+      {.url = t.url(), .pool_size = 1, .statement_timeout = std::chrono::milliseconds(500)});
+  const auto start = std::chrono::steady_clock::now();
+  Status slow = with_session<Status>(*db, "sleepy", [](soci::session& sql) -> Status {
+    sql << "SELECT pg_sleep(10)";
+    return {};
+  });
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(slow);
+  EXPECT_EQ(slow.error().code, ErrorCode::kUnavailable) << slow.error().log_detail;
+  EXPECT_GE(waited, std::chrono::milliseconds(500));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  auto users = make_user_repository(*db);
+  auto found = users->find_by_email("someone@example.com");
+  ASSERT_TRUE(found) << found.error().log_detail;
+  // A quick operation after a slow start is timed from its own start.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  Status quick = with_session<Status>(*db, "quick", [](soci::session& sql) -> Status {
+    sql << "SELECT pg_sleep(0.3)";
+    return {};
+  });
+  EXPECT_TRUE(quick) << quick.error().log_detail;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseContract, ::testing::ValuesIn(testing::backends()),
                          testing::backend_name);
 
