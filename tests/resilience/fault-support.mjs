@@ -1,11 +1,12 @@
 // Support for the fault tests (faults-*.test.mjs): a throwaway MariaDB that can be killed and
-// started again on the same data, SQL inspection of a database behind a latchkey server (the
-// sqlite3 / mariadb command-line clients), SIGKILL of a server, a bounded load loop, and JWS
-// verification against a JWKS with node:crypto.
+// started again on the same data, a throwaway PostgreSQL that can be paused, SQL inspection of
+// a database behind a latchkey server (the sqlite3 / mariadb command-line clients), SIGKILL of a
+// server, a bounded load loop, and JWS verification against a JWKS with node:crypto.
 //
 //   const db = await startMariaDb();      // own server: scripts/lib/mariadb.sh in a temp dir
 //   await db.kill();  await db.restart(); // an outage and the same server back, same data
 //   await db.close();
+//   const pg = await startPostgres();     // scripts/lib/postgres.sh; pg.pause() / pg.resume()
 //   const rows = await sql(databaseUrl, 'SELECT id, email FROM users');  // [['id', 'email'], ...]
 import { spawn, execFile } from 'node:child_process';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
@@ -20,14 +21,26 @@ import { freePort, sleep } from '../api/harness.mjs';
 const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MARIADB_SH = path.resolve(here, '../../scripts/lib/mariadb.sh');
+const POSTGRES_SH = path.resolve(here, '../../scripts/lib/postgres.sh');
 
 const liveMariaDbs = new Set();
+const livePostgres = new Set();
 process.on('exit', () => {
   for (const db of liveMariaDbs) {
     try {
       process.kill(db.pid(), 'SIGKILL');
     } catch {
       // gone
+    }
+    rmSync(db.dir, { recursive: true, force: true });
+  }
+  for (const db of livePostgres) {
+    for (const pid of db.pids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
     }
     rmSync(db.dir, { recursive: true, force: true });
   }
@@ -252,4 +265,63 @@ export function redisCommand(port, ...args) {
     });
     socket.on('error', reject);
   });
+}
+
+/**
+ * A private PostgreSQL (scripts/lib/postgres.sh) on a free port in a temporary directory.
+ * pause() stops the postmaster and every backend (SIGSTOP): a hung server, whose kernel still
+ * accepts connections that nothing answers; resume() continues them.
+ */
+export async function startPostgres() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lk-fault-pg-'));
+  const port = await freePort();
+  let url;
+  try {
+    const { stdout } = await bash(`source "$1"; postgres_start "$2" "$3"`, [POSTGRES_SH, dir, String(port)], 90000);
+    url = stdout.trim().split('\n').pop();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`postgres_start failed: ${err.stderr || err.message}`);
+  }
+  const postmaster = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  // The postmaster and its children (backends, checkpointer, ...), read from /proc.
+  const pids = () => {
+    const out = alive(postmaster) ? [postmaster] : [];
+    try {
+      const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8');
+      out.push(...children.split(' ').filter((x) => x.trim()).map(Number));
+    } catch {
+      // gone
+    }
+    return out;
+  };
+  let stopped = [];
+  const db = {
+    url,
+    dir,
+    pids,
+    /** SIGSTOP to the postmaster (no new backends) and then to every process it started. */
+    pause() {
+      process.kill(postmaster, 'SIGSTOP');
+      stopped = pids();
+      for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+    },
+    /** SIGCONT after pause(). */
+    resume() {
+      for (const pid of stopped) if (alive(pid)) process.kill(pid, 'SIGCONT');
+      stopped = [];
+    },
+    async close() {
+      livePostgres.delete(db);
+      try {
+        db.resume(); // a paused server would not stop
+        await bash(`source "$1"; postgres_stop "$2"`, [POSTGRES_SH, dir], 60000);
+      } finally {
+        for (const pid of pids()) process.kill(pid, 'SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+  livePostgres.add(db);
+  return db;
 }
