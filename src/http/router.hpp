@@ -42,11 +42,15 @@ struct Match {
 class Router {
  public:
   void add(Route route);
+  // Every route whose pattern matches `path` is looked at once per request: literal patterns
+  // compare as strings, patterns with placeholders by the segments split when they were added.
   Match match(Verb method, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> segments_;  // by route: its pattern split at '/'
+  std::vector<bool> literal_;                       // by route: no placeholder in its pattern
 };
 
 }  // namespace latchkey::http

@@ -41,6 +41,26 @@ TEST(Router, MethodNotAllowedListsAllowedMethods) {
   EXPECT_FALSE(none.method_not_allowed);
 }
 
+TEST(Router, LiteralRoutesMatchTheWholePathOnlyAndHeadFindsGet) {
+  Router r;
+  r.add({Verb::get, "/api/me", Work::kBlocking, Auth::kBearer, ok()});
+  r.add({Verb::get, "/healthz", Work::kInline, Auth::kNone, ok()});
+  r.add({Verb::post, "/api/me/{action}", Work::kBlocking, Auth::kBearer, ok()});
+  EXPECT_TRUE(r.match(Verb::get, "/api/me").route);
+  EXPECT_TRUE(r.match(Verb::head, "/healthz").route);
+  for (const char* other : {"/api/me/", "/api/mex", "/api", "//api/me", "/API/ME", ""}) {
+    EXPECT_FALSE(r.match(Verb::get, other).route) << other;
+  }
+  // A pattern route of another method makes the path exist: 405 with its method.
+  auto m = r.match(Verb::get, "/api/me/password");
+  EXPECT_FALSE(m.route);
+  EXPECT_TRUE(m.method_not_allowed);
+  EXPECT_EQ(m.allow, "POST");
+  m = r.match(Verb::post, "/api/me/password");
+  ASSERT_TRUE(m.route);
+  EXPECT_EQ(m.params.at("action"), "password");
+}
+
 TEST(Problem, MapsCodesToStatusAndBody) {
   Request req{Verb::get, "/", 11};
   Error e = Error::make(ErrorCode::kRateLimited, "slow down");
