@@ -68,22 +68,30 @@ function bash(script, args = [], timeoutMs = 60000) {
 }
 
 /**
+ * Runs `FN DIR PORT` from the shell library `script` (scripts/lib/*.sh) with DIR a new temporary
+ * directory whose name starts with `prefix` and PORT a free port: { dir, port, url }, the URL
+ * being the last line FN printed.
+ */
+async function startFromScript(script, fn, prefix) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const port = await freePort();
+  try {
+    const { stdout } = await bash(`source "$1"; ${fn} "$2" "$3"`, [script, dir, String(port)], 90000);
+    return { dir, port, url: stdout.trim().split('\n').pop() };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${fn} failed: ${err.stderr || err.message}`);
+  }
+}
+
+/**
  * A private MariaDB (scripts/lib/mariadb.sh) on a free port in a temporary directory.
  * kill() is an outage (SIGKILL: clients see their connections drop and new ones refused);
  * restart() starts mariadbd again with the same arguments on the same data directory.
  */
 export async function startMariaDb() {
   // Short: the socket path must stay under ~100 bytes.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lk-fault-db-'));
-  const port = await freePort();
-  let url;
-  try {
-    const { stdout } = await bash(`source "$1"; mariadb_start "$2" "$3"`, [MARIADB_SH, dir, String(port)], 90000);
-    url = stdout.trim().split('\n').pop();
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`mariadb_start failed: ${err.stderr || err.message}`);
-  }
+  const { dir, port, url } = await startFromScript(MARIADB_SH, 'mariadb_start', 'lk-fault-db-');
   let pid = Number(readFileSync(path.join(dir, 'server.pid'), 'utf8').trim());
   // The exact command line, to start the same server again after kill().
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
@@ -273,16 +281,7 @@ export function redisCommand(port, ...args) {
  * accepts connections that nothing answers; resume() continues them.
  */
 export async function startPostgres() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lk-fault-pg-'));
-  const port = await freePort();
-  let url;
-  try {
-    const { stdout } = await bash(`source "$1"; postgres_start "$2" "$3"`, [POSTGRES_SH, dir, String(port)], 90000);
-    url = stdout.trim().split('\n').pop();
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`postgres_start failed: ${err.stderr || err.message}`);
-  }
+  const { dir, url } = await startFromScript(POSTGRES_SH, 'postgres_start', 'lk-fault-pg-');
   const postmaster = Number(readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
   // The postmaster and its children (backends, checkpointer, ...), read from /proc.
   const pids = () => {
