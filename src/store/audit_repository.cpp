@@ -113,13 +113,10 @@ class SqlAuditRepository final : public audit::AuditRepository {
   }
 
   Result<std::int64_t> purge_before(TimePoint before) override {
-    using R = Result<std::int64_t>;
-    return with_write_session<R>(db_, "audit.purge", [&](soci::session& sql) -> R {
-      long long cutoff = to_db(before);
-      soci::statement st =
-          (sql.prepare << "DELETE FROM audit_events WHERE occurred_at < :t", soci::use(cutoff));
-      return static_cast<std::int64_t>(execute_count(st));
-    });
+    auto n = purge_in_batches(db_, "audit.purge", "audit_events", "id", "occurred_at < :at",
+                              to_db(before));
+    if (!n) return std::move(n).error();
+    return static_cast<std::int64_t>(*n);
   }
 
  private:

@@ -386,14 +386,10 @@ class SqlOutboxRepository final : public courier::OutboxRepository {
   }
 
   Result<int> purge_sent(TimePoint before) override {
-    return with_write_session<Result<int>>(
-        db_, "outbox.purge_sent", [&](soci::session& sql) -> Result<int> {
-          long long at = to_db(before);
-          soci::statement st =
-              (sql.prepare << "DELETE FROM outbox WHERE status = 'sent' AND sent_at < :before",
-               soci::use(at));
-          return static_cast<int>(execute_count(st));
-        });
+    auto n = purge_in_batches(db_, "outbox.purge_sent", "outbox", "id",
+                              "status = 'sent' AND sent_at < :at", to_db(before));
+    if (!n) return std::move(n).error();
+    return static_cast<int>(*n);
   }
 
  private:

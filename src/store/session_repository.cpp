@@ -3,6 +3,8 @@
 
 #include <soci/soci.h>
 
+#include <tuple>
+
 #include "store/repositories.hpp"
 #include "store/sql_support.hpp"
 
@@ -354,28 +356,22 @@ class SqlSessionRepository final : public sessions::SessionRepository {
   }
 
   Result<int> purge_expired(TimePoint before) override {
-    return with_session<Result<int>>(
-        db_, "sessions.purge_expired", [&](soci::session& sql) -> Result<int> {
-          Transaction tx(db_, sql);
-          long long at = to_db(before);
-          // Tokens of expiring sessions first (whatever the FKs),
-          // then expired tokens of live sessions, then sessions.
-          soci::statement tokens_of_sessions = (sql.prepare << "DELETE FROM refresh_tokens WHERE "
-                                                               "session_id IN (SELECT id FROM "
-                                                               "sessions WHERE expires_at < :at)",
-                                                soci::use(at));
-          long long n = execute_count(tokens_of_sessions);
-          soci::statement tokens = (sql.prepare << "DELETE FROM refresh_tokens WHERE "
-                                                   "expires_at < :at",
-                                    soci::use(at));
-          n += execute_count(tokens);
-          soci::statement sessions = (sql.prepare << "DELETE FROM sessions WHERE "
-                                                     "expires_at < :at",
-                                      soci::use(at));
-          n += execute_count(sessions);
-          tx.commit();
-          return static_cast<int>(n);
-        });
+    const long long at = to_db(before);
+    // Tokens of expiring sessions first (whatever the FKs), then expired tokens of live
+    // sessions, then the sessions: a session goes only once none of its tokens is left. An
+    // expired session gets no new token, so a purge cut short leaves nothing inconsistent.
+    long long n = 0;
+    for (const auto& [table, key, where] : {
+             std::tuple{"refresh_tokens", "hash",
+                        "session_id IN (SELECT id FROM sessions WHERE expires_at < :at)"},
+             std::tuple{"refresh_tokens", "hash", "expires_at < :at"},
+             std::tuple{"sessions", "id", "expires_at < :at"},
+         }) {
+      auto deleted = purge_in_batches(db_, "sessions.purge_expired", table, key, where, at);
+      if (!deleted) return std::move(deleted).error();
+      n += *deleted;
+    }
+    return static_cast<int>(n);
   }
 
  private:

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/clock.hpp"
@@ -199,6 +200,37 @@ R with_write_session(Database& db, std::string_view operation, F&& f,
 inline long long execute_count(soci::statement& st) {
   st.execute(true);
   return st.get_affected_rows();
+}
+
+// Rows a purge deletes per statement (purge_in_batches).
+inline constexpr int kPurgeBatch = 1000;
+
+// Deletes the rows of `table` that `where` selects (an SQL condition whose only parameter is
+// :at, bound to `at`), identified by the column `key`, at most `batch` rows per statement, each
+// statement a write of its own, until one deletes fewer than `batch`. A large backlog (a first
+// purge after a long pause, a shorter audit retention) thus never holds SQLite's write lock
+// for long, nor runs into the statement time limit of the server databases. Returns the rows
+// deleted; the first error ends it (what was deleted stays deleted, the rest waits for the next
+// purge). The names and the condition are the caller's constants, never user input.
+inline Result<long long> purge_in_batches(Database& db, std::string_view operation,
+                                          const std::string& table, const std::string& key,
+                                          const std::string& where, long long at,
+                                          int batch = kPurgeBatch) {
+  // The derived table lets MariaDB delete from the table it selects from, and LIMIT inside IN.
+  const std::string query = "DELETE FROM " + table + " WHERE " + key + " IN (SELECT " + key +
+                            " FROM (SELECT " + key + " FROM " + table + " WHERE " + where +
+                            " LIMIT " + std::to_string(batch) + ") purge_batch)";
+  long long total = 0;
+  while (true) {
+    auto deleted = with_write_session<Result<long long>>(
+        db, operation, [&](soci::session& sql) -> Result<long long> {
+          soci::statement st = (sql.prepare << query, soci::use(at));
+          return execute_count(st);
+        });
+    if (!deleted) return std::move(deleted).error();
+    total += *deleted;
+    if (*deleted < batch) return total;
+  }
 }
 
 inline long long to_db(TimePoint t) {

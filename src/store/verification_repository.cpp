@@ -176,13 +176,10 @@ class SqlVerificationRepository final : public flows::VerificationRepository {
   }
 
   Result<int> purge_expired(TimePoint before) override {
-    return with_write_session<Result<int>>(
-        db_, "verifications.purge_expired", [&](soci::session& sql) -> Result<int> {
-          long long at = to_db(before);
-          soci::statement st =
-              (sql.prepare << "DELETE FROM verifications WHERE expires_at < :at", soci::use(at));
-          return static_cast<int>(execute_count(st));
-        });
+    auto n = purge_in_batches(db_, "verifications.purge_expired", "verifications", "id",
+                              "expires_at < :at", to_db(before));
+    if (!n) return std::move(n).error();
+    return static_cast<int>(*n);
   }
 
  private:
