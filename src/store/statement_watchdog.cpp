@@ -38,10 +38,10 @@ void StatementWatchdog::close_slot(Slot& slot) noexcept {
 }
 
 void StatementWatchdog::arm(std::size_t slot, int fd, std::string_view operation) {
-  const int copy = fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
   std::lock_guard lock(mutex_);
-  Slot& s = slots_.at(slot);
+  Slot& s = slots_.at(slot);  // throws before a duplicate exists that nothing would close
   close_slot(s);
+  const int copy = fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
   if (copy < 0) return;
   s.fd = copy;
   s.since = std::chrono::steady_clock::now();

@@ -84,6 +84,15 @@ TEST(StatementWatchdog, NothingIsArmedOnAnInvalidSocketAndBadLimitsAreRefused) {
   EXPECT_EQ(watchdog.cut(), 0u);
   EXPECT_THROW(StatementWatchdog(1, milliseconds(0)), std::invalid_argument);
   EXPECT_THROW((void)watchdog.arm(1, -1, "no such slot"), std::out_of_range);
+  // A valid socket on a slot that does not exist: refused, and no descriptor left behind.
+  SocketPair conn;
+  const int probe = ::dup(conn.client);  // the lowest free descriptor number, freed again
+  ASSERT_GE(probe, 0);
+  ::close(probe);
+  EXPECT_THROW((void)watchdog.arm(5, conn.client, "no such slot"), std::out_of_range);
+  const int next = ::dup(conn.client);
+  EXPECT_EQ(next, probe);  // still free: arm() made no duplicate
+  ::close(next);
 }
 
 }  // namespace
