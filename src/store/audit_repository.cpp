@@ -13,23 +13,46 @@ namespace {
 
 using audit::StoredEvent;
 
+// INSERT of one event (at every login and most other requests that change something).
+struct InsertEvent {
+  std::string id, type, outcome, ip, user_agent, details;
+  long long at = 0;
+  NullableText actor, subject;
+  soci::statement st;
+
+  static constexpr std::string_view kQuery =
+      "INSERT INTO audit_events (id, occurred_at, event_type, outcome, actor_id, subject_id, ip, "
+      "user_agent, details) VALUES (:id, :at, :type, :outcome, :actor, :subject, :ip, :ua, "
+      ":details)";
+
+  InsertEvent(soci::session& sql, const std::string& query)
+      : st((sql.prepare << query, soci::use(id), soci::use(at), soci::use(type), soci::use(outcome),
+            soci::use(actor.value, actor.ind), soci::use(subject.value, subject.ind), soci::use(ip),
+            soci::use(user_agent), soci::use(details))) {}
+
+  void set(const StoredEvent& e) {
+    id = e.id;
+    at = to_db(e.at);
+    type = e.event.type;
+    outcome = e.event.outcome;
+    actor = NullableText::of(e.event.actor_id);
+    subject = NullableText::of(e.event.subject_id);
+    ip = e.event.ip;
+    user_agent = e.event.user_agent;
+    details = e.event.details.dump();
+  }
+};
+
 class SqlAuditRepository final : public audit::AuditRepository {
  public:
   explicit SqlAuditRepository(Database& db) : db_(db) {}
 
   Status append(const StoredEvent& e) override {
     return with_write_session<Status>(db_, "audit.append", [&](soci::session& sql) -> Status {
-      long long at = to_db(e.at);
-      NullableText actor = NullableText::of(e.event.actor_id);
-      NullableText subject = NullableText::of(e.event.subject_id);
-      std::string details = e.event.details.dump();
-      sql << "INSERT INTO audit_events (id, occurred_at, event_type, outcome, actor_id, "
-             "subject_id, ip, "
-             "user_agent, details) VALUES (:id, :at, :type, :outcome, :actor, :subject, :ip, "
-             ":ua, :details)",
-          soci::use(e.id), soci::use(at), soci::use(e.event.type), soci::use(e.event.outcome),
-          soci::use(actor.value, actor.ind), soci::use(subject.value, subject.ind),
-          soci::use(e.event.ip), soci::use(e.event.user_agent), soci::use(details);
+      with_prepared<InsertEvent>(db_, sql, InsertEvent::kQuery, [&](InsertEvent& q) {
+        q.set(e);
+        q.st.execute(true);
+      });
       return {};
     });
   }

@@ -238,7 +238,6 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
                              "': " + parsed.error().message);
   }
   std::unique_ptr<Database> db(new Database());
-  db->writer_statements_ = std::make_unique<StatementCache>();
   db->dialect_ = parsed->dialect;
   db->redacted_url_ = redact_url(options.url);
   if (!parsed->password.empty()) db->secrets_.push_back(parsed->password);
@@ -285,6 +284,11 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
                                db->scrub(driver_message(e)));
     }
   }
+  if (db->dialect_ == Dialect::kSqlite) {
+    for (std::size_t i = 0; i < size; ++i) {
+      db->kept_statements_.push_back({&db->pool_->at(i), std::make_unique<StatementCache>()});
+    }
+  }
   if (db->dialect_ == Dialect::kPostgres) {
     db->watchdog_ = std::make_unique<StatementWatchdog>(size, options.statement_timeout);
   }
@@ -293,6 +297,7 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
     try {
       db->writer_->open(factory_for(db->dialect_), connect);
       configure_connection(*db->writer_, db->dialect_);
+      db->kept_statements_.push_back({db->writer_.get(), std::make_unique<StatementCache>()});
       db->checkpointer_ = std::make_unique<WalCheckpointer>(*db->writer_, db->write_mutex_, connect,
                                                             factory_for(db->dialect_));
     } catch (const std::exception& e) {
@@ -304,8 +309,15 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
 }
 
 Database::~Database() {
-  checkpointer_.reset();        // unhooks the writer and joins the thread
-  writer_statements_->clear();  // finalised before their connection closes
+  checkpointer_.reset();     // unhooks the writer and joins the thread
+  kept_statements_.clear();  // finalised before their connections close
+}
+
+StatementCache* Database::statements_for(const soci::session& sql) const noexcept {
+  for (const auto& kept : kept_statements_) {
+    if (kept.sql == &sql) return kept.cache.get();
+  }
+  return nullptr;
 }
 
 std::string Database::scrub(std::string text) const {
@@ -356,7 +368,7 @@ Error Database::error_from(soci::session& sql, const std::exception& e, std::str
 }
 
 Status Database::reconnect(soci::session& sql, std::string_view operation) {
-  if (&sql == writer_.get()) writer_statements_->clear();  // they die with the connection
+  if (StatementCache* kept = statements_for(sql)) kept->clear();  // they die with the connection
   try {
     sql.reconnect();
     configure_connection(sql, dialect_);
@@ -376,7 +388,7 @@ Status Database::reconnect(soci::session& sql, std::string_view operation) {
 }
 
 void Database::disconnect(soci::session& sql) noexcept {
-  if (&sql == writer_.get()) writer_statements_->clear();  // they die with the connection
+  if (StatementCache* kept = statements_for(sql)) kept->clear();  // they die with the connection
   try {
     sql.close();
   } catch (...) {

@@ -139,9 +139,12 @@ class Database {
   // with_write_session() in sql_support.hpp.
   soci::session* writer() noexcept { return writer_.get(); }
 
-  // The statements kept prepared on writer() (see with_prepared() in sql_support.hpp). Used only
-  // under lock_writes(), like the writer itself.
-  StatementCache& writer_statements() noexcept { return *writer_statements_; }
+  // The statements kept prepared on `sql` (see with_prepared() in sql_support.hpp) when it is one
+  // of this database's own SQLite connections, the writer or a pooled one; used only by whoever
+  // holds that connection (the write lock for the writer, a Lease for a pooled one). nullptr for
+  // any other session (a proxy `soci::session sql(db.pool())`, MariaDB, PostgreSQL): there
+  // with_prepared() prepares for the call only.
+  StatementCache* statements_for(const soci::session& sql) const noexcept;
 
   // Maps an exception thrown by SOCI (or the driver) while doing `operation` to an Error:
   // kUnavailable when the connection is lost (the session is closed; its next user reconnects
@@ -178,8 +181,14 @@ class Database {
   std::vector<std::chrono::steady_clock::time_point> last_used_;
   std::mutex write_mutex_;
   std::unique_ptr<soci::session> writer_;
-  std::unique_ptr<StatementCache> writer_statements_;  // after writer_: destroyed before it
-  std::unique_ptr<WalCheckpointer> checkpointer_;      // checkpoints writer_'s WAL off its thread
+  // SQLite: the statements kept on each pooled connection and on the writer (statements_for);
+  // after pool_ and writer_, so destroyed before the connections they belong to.
+  struct KeptStatements {
+    const soci::session* sql;
+    std::unique_ptr<StatementCache> cache;
+  };
+  std::vector<KeptStatements> kept_statements_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // checkpoints writer_'s WAL off its thread
   std::chrono::milliseconds lease_wait_{0};
   std::unique_ptr<StatementWatchdog> watchdog_;  // PostgreSQL only
   std::string migration_connect_;                // MySQL: the connect string without I/O timeouts

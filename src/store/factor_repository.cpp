@@ -19,6 +19,38 @@ using methods::TotpFactor;
 
 using FoundFactor = Result<std::optional<TotpFactor>>;
 
+// The columns of kFindTotp, bound as into() targets.
+struct TotpRow {
+  std::string user_id, secret_sealed;
+  long long created = 0;
+  NullableTime confirmed;
+  long long step = 0;
+  soci::indicator step_ind = soci::i_null;
+
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(user_id));
+    st.exchange(soci::into(secret_sealed));
+    st.exchange(soci::into(created));
+    st.exchange(soci::into(confirmed.value, confirmed.ind));
+    st.exchange(soci::into(step, step_ind));
+  }
+
+  TotpFactor get() const {
+    TotpFactor f;
+    f.user_id = user_id;
+    f.secret_sealed = secret_sealed;
+    f.created_at = from_db(created);
+    f.confirmed_at = confirmed.get();
+    if (step_ind == soci::i_ok) f.last_step = static_cast<std::int64_t>(step);
+    return f;
+  }
+};
+
+// Looked up at every login (is a second factor due?), so kept prepared (with_prepared).
+constexpr std::string_view kFindTotp =
+    "SELECT user_id, secret_sealed, created_at, confirmed_at, last_step FROM totp_factors "
+    "WHERE user_id = :uid";
+
 class SqlFactorRepository final : public methods::FactorRepository {
  public:
   explicit SqlFactorRepository(Database& db) : db_(db) {}
@@ -62,23 +94,12 @@ class SqlFactorRepository final : public methods::FactorRepository {
   FoundFactor find_totp(const std::string& user_id) override {
     return with_session<FoundFactor>(
         db_, "totp_factors.find", [&](soci::session& sql) -> FoundFactor {
-          std::string key = user_id;
-          TotpFactor f;
-          long long created = 0;
-          NullableTime confirmed;
-          long long step = 0;
-          soci::indicator step_ind = soci::i_null;
-          soci::statement st =
-              (sql.prepare << "SELECT user_id, secret_sealed, created_at, confirmed_at, last_step "
-                              "FROM totp_factors WHERE user_id = :uid",
-               soci::into(f.user_id), soci::into(f.secret_sealed), soci::into(created),
-               soci::into(confirmed.value, confirmed.ind), soci::into(step, step_ind),
-               soci::use(key));
-          if (!st.execute(true)) return std::optional<TotpFactor>();
-          f.created_at = from_db(created);
-          f.confirmed_at = confirmed.get();
-          if (step_ind == soci::i_ok) f.last_step = static_cast<std::int64_t>(step);
-          return std::optional<TotpFactor>(std::move(f));
+          using Q = SelectByKey<TotpRow>;
+          return with_prepared<Q>(db_, sql, kFindTotp, [&](Q& q) -> FoundFactor {
+            q.key = user_id;
+            if (!q.st.execute(true)) return std::optional<TotpFactor>();
+            return std::optional<TotpFactor>(q.row.get());
+          });
         });
   }
 

@@ -62,6 +62,20 @@ struct SessionRow {
     st.exchange(soci::into(reason.value, reason.ind));
   }
 
+  void set(const Session& s) {
+    id = s.id;
+    user_id = s.user_id;
+    created = to_db(s.created_at);
+    last_used = to_db(s.last_used_at);
+    expires = to_db(s.expires_at);
+    auth_time = to_db(s.auth_time);
+    amr = join_amr(s.amr);
+    ip = s.ip;
+    user_agent = s.user_agent;
+    revoked = NullableTime::of(s.revoked_at);
+    reason = NullableText::of(s.revoke_reason);
+  }
+
   Session get() const {
     Session s;
     s.id = id;
@@ -78,6 +92,24 @@ struct SessionRow {
     return s;
   }
 };
+
+// INSERT of one session (at every login).
+struct InsertSession {
+  SessionRow row;
+  soci::statement st;
+
+  InsertSession(soci::session& sql, const std::string& query)
+      : st((sql.prepare << query, soci::use(row.id), soci::use(row.user_id), soci::use(row.created),
+            soci::use(row.last_used), soci::use(row.expires), soci::use(row.auth_time),
+            soci::use(row.amr), soci::use(row.ip), soci::use(row.user_agent),
+            soci::use(row.revoked.value, row.revoked.ind),
+            soci::use(row.reason.value, row.reason.ind))) {}
+};
+
+const std::string kInsertSession =
+    "INSERT INTO sessions (" + std::string(kSessionColumns) +
+    ") VALUES (:id, :uid, :created, :last_used, :expires, :auth_time, :amr, :ip, :ua, :revoked, "
+    ":reason)";
 
 // The columns of a refresh_tokens row, bound by the statements that write and read one.
 struct RefreshRow {
@@ -183,20 +215,10 @@ class SqlSessionRepository final : public sessions::SessionRepository {
         db_, "sessions.create",
         [&](soci::session& sql) -> Status {
           Transaction tx(db_, sql);
-          long long created = to_db(session.created_at);
-          long long last_used = to_db(session.last_used_at);
-          long long expires = to_db(session.expires_at);
-          long long auth_time = to_db(session.auth_time);
-          std::string amr = join_amr(session.amr);
-          NullableTime revoked = NullableTime::of(session.revoked_at);
-          NullableText reason = NullableText::of(session.revoke_reason);
-          sql << "INSERT INTO sessions (" + std::string(kSessionColumns) +
-                     ") VALUES (:id, :uid, :created, :last_used, :expires, :auth_time, :amr, "
-                     ":ip, :ua, :revoked, :reason)",
-              soci::use(session.id), soci::use(session.user_id), soci::use(created),
-              soci::use(last_used), soci::use(expires), soci::use(auth_time), soci::use(amr),
-              soci::use(session.ip), soci::use(session.user_agent),
-              soci::use(revoked.value, revoked.ind), soci::use(reason.value, reason.ind);
+          with_prepared<InsertSession>(db_, sql, kInsertSession, [&](InsertSession& q) {
+            q.row.set(session);
+            q.st.execute(true);
+          });
           insert_refresh(db_, sql, first);
           tx.commit();
           return {};

@@ -41,17 +41,19 @@ class AmbientScope {
 };
 
 // Runs f(q) with q a query object Q (see statement_cache.hpp) prepared on `sql` for `query`. On
-// SQLite's writer connection q is kept and re-executed by later calls with the same Q and query
-// (its statement finished after each use, and forgotten when f throws); on other connections it
-// is prepared for this call only. f runs q.st and reads q's variables; it must not use the same
-// Q and query again inside (that would be the same object).
+// SQLite's own connections (the writer and the pooled ones; Database::statements_for) q is kept
+// and re-executed by later calls with the same Q and query on that connection (its statement
+// finished after each use, and forgotten when f throws); on other connections it is prepared
+// for this call only. f runs q.st and reads q's variables; it must not use the same Q and query
+// again inside (that would be the same object).
 template <typename Q, typename F>
 decltype(auto) with_prepared(Database& db, soci::session& sql, std::string_view query, F&& f) {
-  if (&sql != db.writer()) {
+  StatementCache* kept = db.statements_for(sql);
+  if (kept == nullptr) {
     Q q(sql, std::string(query));
     return f(q);
   }
-  StatementCache& cache = db.writer_statements();
+  StatementCache& cache = *kept;
   Q& q = cache.get<Q>(sql, query);
   struct Finish {
     soci::statement& st;

@@ -1,14 +1,16 @@
 #pragma once
 // Statements kept prepared on one connection, for the statements the hot paths run again and
-// again on SQLite's writer connection (a refresh is eight of them on the write lock, and
-// preparing them each time was a fifth of the time it held that lock). Not for use outside
-// store/; repositories reach it through with_prepared() in sql_support.hpp.
+// again on SQLite's connections: a refresh is eight of them on the writer, under the write lock
+// (preparing them each time was a fifth of the time it held that lock), and preparing a login's
+// statements each time was a sixth of its CPU outside the hash. Database keeps one cache per
+// SQLite connection (Database::statements_for). Not for use outside store/; repositories reach
+// it through with_prepared() in sql_support.hpp.
 //
 // An entry is a query object Q that owns the variables it binds (SOCI binds use() and into() by
 // address) and a soci::statement `st` that its constructor Q(soci::session&, const std::string&)
 // prepares. Entries are keyed by Q's type and the query text, and never move once made.
-// SQLite connections only. Not thread-safe: the owner serialises its users (the writer
-// connection's lock).
+// SQLite connections only. Not thread-safe: the connection's holder is its only user (the
+// write lock for the writer, the Lease for a pooled connection).
 
 #include <map>
 #include <memory>

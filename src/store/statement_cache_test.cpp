@@ -58,17 +58,51 @@ TEST_F(StatementCacheTest, TheWriterKeepsOneStatementAndRebindsItsValues) {
   EXPECT_EQ(first_from(3), "three");
 }
 
-TEST_F(StatementCacheTest, PooledConnectionsPrepareForTheCallOnly) {
+// Reads the first row from `k` through with_prepared on `sql`, noting the query object used.
+std::string read_from(Database& db, soci::session& sql, int k, const ReadFrom** used = nullptr) {
+  return with_prepared<ReadFrom>(db, sql, kReadFrom, [&](ReadFrom& q) {
+    if (used) *used = &q;
+    q.k = k;
+    return q.st.execute(true) ? q.v : std::string("(none)");
+  });
+}
+
+TEST_F(StatementCacheTest, EachPooledConnectionKeepsItsOwnStatements) {
+  auto a = db_->lease("test");
+  ASSERT_TRUE(a);
+  auto b = db_->lease("test");  // the pool's other connection
+  ASSERT_TRUE(b);
+  ASSERT_NE(db_->statements_for(a->session()), nullptr);
+  ASSERT_NE(db_->statements_for(b->session()), nullptr);
+  EXPECT_NE(db_->statements_for(a->session()), db_->statements_for(b->session()));
+  EXPECT_NE(db_->statements_for(a->session()), db_->statements_for(*db_->writer()));
+  const ReadFrom* a1 = nullptr;
+  const ReadFrom* a2 = nullptr;
+  const ReadFrom* b1 = nullptr;
+  EXPECT_EQ(read_from(*db_, a->session(), 2, &a1), "two");
+  EXPECT_EQ(read_from(*db_, b->session(), 3, &b1), "three");
+  EXPECT_EQ(read_from(*db_, a->session(), 1, &a2), "one");
+  EXPECT_EQ(a1, a2);
+  EXPECT_NE(a1, b1);
+}
+
+TEST_F(StatementCacheTest, AStatementKeptOnAPooledConnectionSeesLaterWrites) {
+  auto a = db_->lease("test");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(read_from(*db_, a->session(), 4), "(none)");
+  {
+    auto lock = db_->lock_writes();
+    *db_->writer() << "INSERT INTO t VALUES (4, 'four')";
+  }
+  EXPECT_EQ(read_from(*db_, a->session(), 4), "four");
+}
+
+TEST_F(StatementCacheTest, ProxySessionsPrepareForTheCallOnly) {
   soci::session sql(db_->pool());
-  auto read = [&](int k) {
-    return with_prepared<ReadFrom>(*db_, sql, kReadFrom, [&](ReadFrom& q) {
-      q.k = k;
-      q.st.execute(true);
-      return q.v;
-    });
-  };
-  EXPECT_EQ(read(3), "three");
-  EXPECT_EQ(read(2), "two");
+  EXPECT_EQ(db_->statements_for(sql), nullptr);
+  const ReadFrom* first = nullptr;
+  EXPECT_EQ(read_from(*db_, sql, 3, &first), "three");
+  EXPECT_EQ(read_from(*db_, sql, 2), "two");
 }
 
 TEST_F(StatementCacheTest, AKeptSelectDoesNotHoldItsSnapshot) {
