@@ -238,6 +238,8 @@ void Core::open_database(bool migrate) {
   store::DatabaseOptions options;
   options.url = config.database.url;
   options.pool_size = static_cast<std::size_t>(config.database.pool_size);
+  options.statement_timeout = config.database.statement_timeout;
+  options.lease_wait = config.database.pool_wait;
   database = store::Database::open(options);
   if (migrate) {
     if (auto st = database->migrate(); !st) {

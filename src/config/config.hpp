@@ -32,6 +32,11 @@ struct ServerConfig {
 struct DatabaseConfig {
   std::string url = "sqlite://data/latchkey.db";
   int pool_size = 8;
+  // How long one operation may wait on a database server that does not answer before the request
+  // fails with 503 (store::DatabaseOptions::statement_timeout).
+  std::chrono::seconds statement_timeout{10};
+  // How long a request waits for a free pooled connection before it fails with 503.
+  std::chrono::seconds pool_wait{5};
 };
 
 // Shared fast state (counters, one-time-code attempts, revoked sessions). "memory" keeps it in

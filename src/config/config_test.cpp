@@ -29,6 +29,20 @@ TEST(Config, Defaults) {
   EXPECT_TRUE(c.security.cookie_secure);
   EXPECT_EQ(c.server.io_threads, 0);  // half the cores, decided at start-up
   EXPECT_EQ(c.password.hash_concurrency, 0);
+  EXPECT_EQ(c.database.statement_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c.database.pool_wait, std::chrono::seconds(5));
+}
+
+TEST(Config, DatabaseTimeoutsFromFileAndEnvironment) {
+  auto file = write_temp("[database]\nstatement_timeout = \"30s\"\npool_wait = \"2s\"\n");
+  Sources s;
+  s.file = file;
+  auto c = load(s);
+  EXPECT_EQ(c.database.statement_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c.database.pool_wait, std::chrono::seconds(2));
+  s.env = {{"LATCHKEY_DATABASE_STATEMENT_TIMEOUT", "1m"}};
+  EXPECT_EQ(load(s).database.statement_timeout, std::chrono::seconds(60));
+  std::remove(file.c_str());
 }
 
 TEST(Config, PrecedenceFileThenEnvThenFlags) {
@@ -77,6 +91,9 @@ TEST(Config, BadValuesNameTheKey) {
            {"LATCHKEY_SECURITY_COOKIE_SECURE", "maybe"},
            {"LATCHKEY_DATABASE_URL", "oracle://x"},
            {"LATCHKEY_DATABASE_POOL_SIZE", "0"},
+           {"LATCHKEY_DATABASE_STATEMENT_TIMEOUT", "0s"},
+           {"LATCHKEY_DATABASE_STATEMENT_TIMEOUT", "2h"},
+           {"LATCHKEY_DATABASE_POOL_WAIT", "0"},
            {"LATCHKEY_SERVER_IO_THREADS", "-1"},
            {"LATCHKEY_SERVER_IO_THREADS", "65"}}) {
     Sources s;

@@ -270,9 +270,10 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
   db->lease_wait_ = options.lease_wait;
   db->pool_ = std::make_unique<soci::connection_pool>(size);
   db->last_used_.assign(size, std::chrono::steady_clock::now());
-  const std::string connect = soci_connect_string(*parsed);
+  const ConnectLimits limits = connect_limits(options.statement_timeout);
+  const std::string connect = soci_connect_string(*parsed, limits);
   if (db->dialect_ == Dialect::kMysql) {
-    db->migration_connect_ = soci_connect_string(*parsed, /*io_timeouts=*/false);
+    db->migration_connect_ = soci_connect_string(*parsed, {.connect = limits.connect});
   }
   for (std::size_t i = 0; i < size; ++i) {
     soci::session& sql = db->pool_->at(i);

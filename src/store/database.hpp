@@ -45,11 +45,13 @@ struct DatabaseOptions {
   std::string url;
   std::size_t pool_size = 8;
   // How long lease() waits for a pooled connection to become free before kUnavailable (every
-  // connection held, e.g. by operations waiting on a hung server).
+  // connection held, e.g. by operations waiting on a hung server). database.pool_wait.
   std::chrono::milliseconds lease_wait{5000};
-  // PostgreSQL only: how long one leased operation may wait on the server before its connection
-  // is cut and it fails with kUnavailable (libpq has no read timeout; see statement_watchdog.hpp).
-  // MariaDB/MySQL use the client library's read_timeout instead (database_url.hpp).
+  // How long one leased operation may wait on the server before it fails with kUnavailable
+  // (database.statement_timeout). PostgreSQL: its connection is cut then (libpq has no read
+  // timeout; see statement_watchdog.hpp). MariaDB/MySQL: the client library's read and write
+  // timeouts are set from it; and connecting gives up after it on both (connect_limits in
+  // database_url.hpp).
   std::chrono::milliseconds statement_timeout{10000};
 };
 

@@ -38,13 +38,38 @@ TEST(DatabaseUrl, MysqlWithPercentEncodedCredentials) {
   ASSERT_TRUE(u->port);
   EXPECT_EQ(*u->port, 3307);
   EXPECT_EQ(u->database, "latchkey");
+  EXPECT_EQ(soci_connect_string(*u, connect_limits(std::chrono::seconds(10))),
+            "db='latchkey' user='lat@ch' password='p@ss:w/d' host='db.example' port=3307 "
+            "charset=utf8mb4 connect_timeout=10 read_timeout=10 write_timeout=10");
+  // Migrations: no I/O timeouts (long DDL, the wait for the migration lock).
   EXPECT_EQ(soci_connect_string(*u),
             "db='latchkey' user='lat@ch' password='p@ss:w/d' host='db.example' port=3307 "
-            "charset=utf8mb4 connect_timeout=10 read_timeout=5 write_timeout=5");
-  // Migrations: no I/O timeouts (long DDL, the wait for the migration lock).
-  EXPECT_EQ(soci_connect_string(*u, /*io_timeouts=*/false),
-            "db='latchkey' user='lat@ch' password='p@ss:w/d' host='db.example' port=3307 "
             "charset=utf8mb4 connect_timeout=10");
+}
+
+TEST(DatabaseUrl, ConnectLimitsFollowTheStatementLimit) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  auto limits = connect_limits(milliseconds(10000));  // the default
+  EXPECT_EQ(limits.connect, seconds(10));
+  EXPECT_EQ(limits.io, seconds(10));
+  limits = connect_limits(milliseconds(6000));
+  EXPECT_EQ(limits.connect, seconds(6));
+  EXPECT_EQ(limits.io, seconds(6));
+  limits = connect_limits(milliseconds(6500));
+  EXPECT_EQ(limits.connect, seconds(7));  // rounded up
+  EXPECT_EQ(limits.io, seconds(7));
+  limits = connect_limits(milliseconds(1000));
+  EXPECT_EQ(limits.connect, seconds(2));  // libpq's minimum
+  EXPECT_EQ(limits.io, seconds(1));       // never 0, which means none
+  auto u = parse_database_url("postgresql://app@localhost/auth");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(soci_connect_string(*u, connect_limits(milliseconds(6000))),
+            "dbname='auth' host='localhost' user='app' connect_timeout=6");
+  auto given = parse_database_url("postgresql://app@localhost/auth?connect_timeout=3");
+  ASSERT_TRUE(given);
+  EXPECT_EQ(soci_connect_string(*given, connect_limits(milliseconds(6000))),
+            "dbname='auth' host='localhost' user='app' connect_timeout='3'");
 }
 
 TEST(DatabaseUrl, MysqlQuotesAwkwardPasswords) {

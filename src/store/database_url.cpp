@@ -1,5 +1,8 @@
 #include "store/database_url.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "common/encoding.hpp"
 
 #include <charconv>
@@ -157,7 +160,15 @@ Result<ParsedUrl> parse_database_url(std::string_view url) {
   return out;
 }
 
-std::string soci_connect_string(const ParsedUrl& url, bool io_timeouts) {
+ConnectLimits connect_limits(std::chrono::milliseconds statement_timeout) {
+  const std::int64_t ms = std::max<std::int64_t>(0, statement_timeout.count());
+  ConnectLimits limits;
+  limits.connect = std::chrono::seconds(std::max<std::int64_t>(2, (ms + 999) / 1000));
+  limits.io = std::chrono::seconds(std::max<std::int64_t>(1, (ms + 999) / 1000));
+  return limits;
+}
+
+std::string soci_connect_string(const ParsedUrl& url, const ConnectLimits& limits) {
   std::string s;
   auto add = [&s](std::string_view key, const std::string& quoted) {
     if (!s.empty()) s += ' ';
@@ -183,10 +194,10 @@ std::string soci_connect_string(const ParsedUrl& url, bool io_timeouts) {
       }
       if (url.port) add("port", std::to_string(*url.port));
       add("charset", "utf8mb4");
-      add("connect_timeout", "10");
-      if (io_timeouts) {
-        add("read_timeout", std::to_string(kMysqlIoTimeoutSeconds));
-        add("write_timeout", std::to_string(kMysqlIoTimeoutSeconds));
+      add("connect_timeout", std::to_string(limits.connect.count()));
+      if (limits.io.count() > 0) {
+        add("read_timeout", std::to_string(limits.io.count()));
+        add("write_timeout", std::to_string(limits.io.count()));
       }
       return s;
     }
@@ -201,7 +212,7 @@ std::string soci_connect_string(const ParsedUrl& url, bool io_timeouts) {
         add(key, quote_libpq(value));
         has_timeout = has_timeout || key == "connect_timeout";
       }
-      if (!has_timeout) add("connect_timeout", "10");
+      if (!has_timeout) add("connect_timeout", std::to_string(limits.connect.count()));
       return s;
     }
   }

@@ -2,6 +2,7 @@
 // Database URL parsing (see database.hpp for the accepted forms). Internal to store/; exposed in
 // a header so that it can be unit-tested without a server.
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,16 +28,25 @@ struct ParsedUrl {
 // kInvalidField with a message naming the problem (never the password).
 Result<ParsedUrl> parse_database_url(std::string_view url);
 
-// MySQL/MariaDB: how long a pooled connection waits for the server to read or answer one
-// statement, in seconds. The client library tries a read three times, so a hung server (one that
-// accepts but never answers: stopped, partitioned) fails a request after about 3 x this, with
-// kUnavailable, instead of hanging it for good.
-inline constexpr int kMysqlIoTimeoutSeconds = 5;
+// The client libraries' own time limits on a connection.
+struct ConnectLimits {
+  // Connecting: MySQL's connect_timeout, and libpq's unless the URL gives one (?connect_timeout=).
+  std::chrono::seconds connect{10};
+  // MySQL only: read_timeout and write_timeout; zero for none (migrations: DDL and the wait for
+  // the migration lock may take longer).
+  std::chrono::seconds io{0};
+};
+
+// The limits for pooled connections under DatabaseOptions::statement_timeout, so that a server
+// that accepts but never answers (stopped, partitioned) fails an operation after about that long
+// with kUnavailable instead of hanging it: connecting may take that long (at least 2 s, libpq's
+// minimum), and on MySQL/MariaDB a read or a write (whole seconds, rounded up).
+ConnectLimits connect_limits(std::chrono::milliseconds statement_timeout);
 
 // The connection string for the SOCI backend of `url.dialect`, every value quoted.
-// MySQL: charset utf8mb4; unix_socket from ?unix_socket= or ?socket=; read_timeout and
-// write_timeout of kMysqlIoTimeoutSeconds unless `io_timeouts` is false (migrations: DDL and the
-// wait for the migration lock may take longer).
-std::string soci_connect_string(const ParsedUrl& url, bool io_timeouts = true);
+// MySQL: charset utf8mb4; unix_socket from ?unix_socket= or ?socket=; `limits`.
+// PostgreSQL: the URL's query parameters (sslmode, ...), and connect_timeout from `limits`
+// unless among them.
+std::string soci_connect_string(const ParsedUrl& url, const ConnectLimits& limits = {});
 
 }  // namespace latchkey::store

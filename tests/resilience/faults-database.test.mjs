@@ -11,11 +11,12 @@
 //   - access-token checks (/api/auth/check) need no database and keep answering 200;
 //   - the server recovers by itself, without a restart: within RECOVERY_MS of the database
 //     answering again, logins and sign-ups succeed and /readyz is 200.
-// Then the same database hangs (SIGSTOP: connections accepted, nothing answered) for 18 s:
-// every request is still answered within 30 s (503 unavailable after the 15 s statement
-// timeout), token checks and /healthz are not slowed down, and the server recovers on SIGCONT;
-// and the same on a PostgreSQL this file starts (scripts/lib/postgres.sh), whose statements are
-// bounded by the server's statement watchdog instead.
+// Then the same database hangs (SIGSTOP: connections accepted, nothing answered) for 18 s, on a
+// server configured with database.statement_timeout = 6s: every request is still answered
+// within 30 s (503 unavailable), the first ones about 6 s after the hang began (the configured
+// limit, not the default 10 s), token checks and /healthz are not slowed down, and the server
+// recovers on SIGCONT; and the same on a PostgreSQL this file starts (scripts/lib/postgres.sh),
+// whose statements are bounded by the server's statement watchdog instead.
 //
 // Environment: LATCHKEY_BIN (default build/latchkey).
 import { test, before, after } from 'node:test';
@@ -181,16 +182,25 @@ test('database down for 10 s during load: fast 503 problems, /readyz 503, recove
 // A hung database is worse than a dead one: connections are accepted and nothing is answered
 // (a stopped process, a partition that drops packets). The server must still answer every
 // request within a bound, with 503 problems, and not hang it. The bound comes from the database
-// timeouts: on MariaDB the client library's (store/database_url.hpp: a statement gives up after
-// 3 x 5 s, as the client tries a read three times); on PostgreSQL, whose client library has
-// none, the statement watchdog's 10 s (store/statement_watchdog.hpp); then a connection's next
-// user waits at most connect_timeout (10 s) to reconnect, and a request at most 5 s for a free
+// timeouts, set here through database.statement_timeout: on MariaDB the client library's read
+// and write timeouts (store/database_url.hpp); on PostgreSQL, whose client library has none, the
+// statement watchdog's
+// (store/statement_watchdog.hpp); a connection's next user waits as long again at most to
+// reconnect (connect_timeout), and a request at most database.pool_wait (5 s) for a free
 // connection.
-const HUNG_MS = 18000; // long enough for answers after the 15 s MariaDB statement timeout to arrive
+const STATEMENT_TIMEOUT_MS = 6000;
+// A request that met the hung database on a connection in use gives up after the statement
+// limit, give or take: this much later at most (a default 10 s limit would be past it).
+const STATEMENT_TIMEOUT_SLACK_MS = 3000;
+const HUNG_MS = 18000; // long enough for answers after a reconnect's connect_timeout to arrive
 const HUNG_LATENCY_MS = 30000;
 
 async function hungDatabase(t, db) {
-  const server = await startServer({ databaseUrl: db.url, masterKey: MASTER_KEY, env: { ...MANY_LOGIN_FAILURES } });
+  const server = await startServer({
+    databaseUrl: db.url,
+    masterKey: MASTER_KEY,
+    env: { ...MANY_LOGIN_FAILURES, LATCHKEY_DATABASE_STATEMENT_TIMEOUT: `${STATEMENT_TIMEOUT_MS / 1000}s` },
+  });
   serverOfTest = server;
   let paused = false;
   try {
@@ -254,6 +264,10 @@ async function hungDatabase(t, db) {
     for (const kind of ['login', 'readyz']) {
       assert.ok(during.some((e) => e.kind === kind && e.end < resumeAt && e.status === 503), `a ${kind} got its 503 while the database hung`);
     }
+    // The configured limit, not the default, bounds a statement on a live connection.
+    const quickest = Math.min(...during.filter((e) => e.kind === 'login' && e.status === 503).map((e) => e.end - e.start));
+    t.diagnostic(`quickest 503 for a login: ${quickest} ms (statement limit ${STATEMENT_TIMEOUT_MS} ms)`);
+    assert.ok(quickest <= STATEMENT_TIMEOUT_MS + STATEMENT_TIMEOUT_SLACK_MS, `a login's 503 within the configured statement limit: ${quickest} ms`);
   } finally {
     if (paused) db.resume();
     await server.stop();
