@@ -410,9 +410,17 @@ void Server::run(std::function<void()> on_ready) {
   impl.do_accept();
   if (on_ready) on_ready();
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl.options.io_threads; ++i) {
-    threads.emplace_back([&impl] { impl.ioc.run(); });
-    name_thread(threads.back(), "latchkey-io");
+  try {
+    for (int i = 1; i < impl.options.io_threads; ++i) {
+      threads.emplace_back([&impl] { impl.ioc.run(); });
+      name_thread(threads.back(), "latchkey-io");
+    }
+  } catch (...) {
+    // A thread that cannot be started is a start-up failure: stop the ones that did start (a
+    // joinable std::thread destroyed would terminate the process) and report it.
+    impl.ioc.stop();
+    for (auto& t : threads) t.join();
+    throw;
   }
   impl.ioc.run();
   for (auto& t : threads) t.join();

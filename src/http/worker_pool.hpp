@@ -15,6 +15,8 @@ namespace latchkey::http {
 
 class WorkerPool {
  public:
+  // When a thread cannot be started, the ones started are stopped and std::system_error is thrown
+  // (a start-up failure).
   WorkerPool(std::size_t threads, std::size_t max_queue);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;

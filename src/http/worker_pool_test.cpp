@@ -6,6 +6,9 @@
 #include <atomic>
 #include <future>
 #include <string>
+#include <system_error>
+
+#include "testing/thread_exhaustion.hpp"
 
 namespace latchkey::http {
 namespace {
@@ -40,6 +43,15 @@ TEST(WorkerPool, RefusesWhenTheQueueIsFullAndRunsEveryAdmittedJobBeforeStopping)
   pool.stop();
   EXPECT_EQ(ran.load(), 2);
   EXPECT_FALSE(pool.submit([&] { ++ran; }));  // stopped
+}
+
+TEST(WorkerPool, AThreadThatCannotStartStopsTheOthersAndThrows) {
+  if (!testing::kCanCapAddressSpace) GTEST_SKIP() << "sanitizers reserve more address space";
+  EXPECT_EQ(testing::run_with_thread_exhaustion([] { WorkerPool pool(256, 16); }),
+            testing::ThreadExhaustion::kThrew);
+  // The same pool with room for its threads starts (the child's cap is not the cause).
+  EXPECT_EQ(testing::run_with_thread_exhaustion([] { WorkerPool pool(1, 16); }),
+            testing::ThreadExhaustion::kReturned);
 }
 
 }  // namespace

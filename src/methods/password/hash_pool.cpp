@@ -12,13 +12,22 @@ HashPool::HashPool(std::size_t threads, std::size_t max_waiting,
     : max_waiting_(max_waiting), idle_release_(idle_release) {
   if (threads == 0) throw std::invalid_argument("hash concurrency must be at least 1");
   threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { serve(); });
-    name_thread(threads_.back(), "latchkey-hash");
+  try {
+    for (std::size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] { serve(); });
+      name_thread(threads_.back(), "latchkey-hash");
+    }
+  } catch (...) {
+    shut_down();  // the threads already started, or their std::thread would terminate us
+    throw;
   }
 }
 
 HashPool::~HashPool() {
+  shut_down();
+}
+
+void HashPool::shut_down() noexcept {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

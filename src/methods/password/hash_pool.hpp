@@ -31,7 +31,8 @@ namespace latchkey::methods::password {
 class HashPool {
  public:
   // `threads` hashing threads (at least 1; throws std::invalid_argument otherwise), and at most
-  // `max_waiting` calls queued behind them (0 = never wait).
+  // `max_waiting` calls queued behind them (0 = never wait). When a thread cannot be started, the
+  // ones started are stopped and std::system_error is thrown (a start-up failure).
   HashPool(std::size_t threads, std::size_t max_waiting,
            std::chrono::milliseconds idle_release = std::chrono::seconds(10));
   HashPool(const HashPool&) = delete;
@@ -70,6 +71,8 @@ class HashPool {
 
   Status execute(std::function<void()> work);
   void serve();
+  // Stops the threads once the calls admitted are done, and joins them.
+  void shut_down() noexcept;
 
   const std::size_t max_waiting_;
   const std::chrono::milliseconds idle_release_;

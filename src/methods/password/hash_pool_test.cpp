@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "testing/eventually.hpp"
+#include "testing/thread_exhaustion.hpp"
 
 namespace latchkey::methods::password {
 namespace {
@@ -189,6 +190,16 @@ TEST(HashPool, DestroyingThePoolFinishesTheCallsAlreadyAdmitted) {
 
 TEST(HashPool, ZeroThreadsIsAConfigError) {
   EXPECT_THROW(HashPool(0, 10), std::invalid_argument);
+}
+
+TEST(HashPool, AThreadThatCannotStartStopsTheOthersAndThrows) {
+  if (!latchkey::testing::kCanCapAddressSpace) {
+    GTEST_SKIP() << "sanitizers reserve more address space";
+  }
+  using latchkey::testing::run_with_thread_exhaustion;
+  using latchkey::testing::ThreadExhaustion;
+  EXPECT_EQ(run_with_thread_exhaustion([] { HashPool pool(256, 0); }), ThreadExhaustion::kThrew);
+  EXPECT_EQ(run_with_thread_exhaustion([] { HashPool pool(1, 0); }), ThreadExhaustion::kReturned);
 }
 
 }  // namespace
