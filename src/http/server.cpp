@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -410,18 +411,13 @@ void Server::run(std::function<void()> on_ready) {
   impl.do_accept();
   if (on_ready) on_ready();
   std::vector<std::thread> threads;
-  try {
-    for (int i = 1; i < impl.options.io_threads; ++i) {
-      threads.emplace_back([&impl] { impl.ioc.run(); });
-      name_thread(threads.back(), "latchkey-io");
-    }
-  } catch (...) {
-    // A thread that cannot be started is a start-up failure: stop the ones that did start (a
-    // joinable std::thread destroyed would terminate the process) and report it.
-    impl.ioc.stop();
-    for (auto& t : threads) t.join();
-    throw;
-  }
+  const auto extra = static_cast<std::size_t>(std::max(impl.options.io_threads - 1, 0));
+  start_named_threads(
+      threads, extra, "latchkey-io", [&impl] { impl.ioc.run(); },
+      [&] {
+        impl.ioc.stop();
+        for (auto& t : threads) t.join();
+      });
   impl.ioc.run();
   for (auto& t : threads) t.join();
 }

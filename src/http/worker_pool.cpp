@@ -5,16 +5,8 @@
 namespace latchkey::http {
 
 WorkerPool::WorkerPool(std::size_t threads, std::size_t max_queue) : max_queue_(max_queue) {
-  threads_.reserve(threads);
-  try {
-    for (std::size_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] { loop(); });
-      name_thread(threads_.back(), "latchkey-work");
-    }
-  } catch (...) {
-    stop();  // the threads already started, or their std::thread would terminate us
-    throw;
-  }
+  start_named_threads(
+      threads_, threads, "latchkey-work", [this] { loop(); }, [this] { stop(); });
 }
 
 WorkerPool::~WorkerPool() {

@@ -11,16 +11,8 @@ HashPool::HashPool(std::size_t threads, std::size_t max_waiting,
                    std::chrono::milliseconds idle_release)
     : max_waiting_(max_waiting), idle_release_(idle_release) {
   if (threads == 0) throw std::invalid_argument("hash concurrency must be at least 1");
-  threads_.reserve(threads);
-  try {
-    for (std::size_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] { serve(); });
-      name_thread(threads_.back(), "latchkey-hash");
-    }
-  } catch (...) {
-    shut_down();  // the threads already started, or their std::thread would terminate us
-    throw;
-  }
+  start_named_threads(
+      threads_, threads, "latchkey-hash", [this] { serve(); }, [this] { shut_down(); });
 }
 
 HashPool::~HashPool() {
