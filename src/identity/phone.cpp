@@ -64,23 +64,13 @@ std::string region_code(std::string_view region) {
 
 }  // namespace
 
-Result<std::string> normalize_phone(std::string_view input, std::string_view default_region) {
-  // Cheap checks before the library sees anything: 4 bytes per character at most.
-  if (input.size() > kMaxPhoneInputLength * 4) return invalid("phone number is too long");
-  if (!is_valid_utf8(input)) {
-    return invalid("phone number contains characters other than digits, spaces and + - . ( ) /");
-  }
-  if (utf8_length(input) > kMaxPhoneInputLength) return invalid("phone number is too long");
-  for (std::size_t i = 0; i < input.size();) {
-    // Refuses control characters, letters, '#', '*', ';' and anything unusual.
-    if (!allowed(next_code_point(input, i))) {
-      return invalid("phone number contains characters other than digits, spaces and + - . ( ) /");
-    }
-  }
+namespace {
 
+// Parses, checks and formats as E.164 once (the input's characters already checked).
+Result<std::string> parse_to_e164(const std::string& input, std::string_view default_region) {
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();  // thread-safe singleton
   PhoneNumber number;
-  switch (util.Parse(std::string(input), region_code(default_region), &number)) {
+  switch (util.Parse(input, region_code(default_region), &number)) {
     case PhoneNumberUtil::NO_PARSING_ERROR:
       break;
     case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR:
@@ -101,6 +91,36 @@ Result<std::string> normalize_phone(std::string_view input, std::string_view def
   std::string e164;
   util.Format(number, PhoneNumberUtil::E164, &e164);
   return e164;
+}
+
+}  // namespace
+
+Result<std::string> normalize_phone(std::string_view input, std::string_view default_region) {
+  // Cheap checks before the library sees anything: 4 bytes per character at most.
+  if (input.size() > kMaxPhoneInputLength * 4) return invalid("phone number is too long");
+  if (!is_valid_utf8(input)) {
+    return invalid("phone number contains characters other than digits, spaces and + - . ( ) /");
+  }
+  if (utf8_length(input) > kMaxPhoneInputLength) return invalid("phone number is too long");
+  for (std::size_t i = 0; i < input.size();) {
+    // Refuses control characters, letters, '#', '*', ';' and anything unusual.
+    if (!allowed(next_code_point(input, i))) {
+      return invalid("phone number contains characters other than digits, spaces and + - . ( ) /");
+    }
+  }
+
+  // The E.164 form is parsed again until it no longer changes, so that a stored number is the
+  // same whichever way it was written: libphonenumber may format a number in a form it reads
+  // differently (Mexico's old mobile prefix: "+52 1 758 121 7581" formats as +5217581217581,
+  // which parses as +527581217581). A form that does not settle is refused.
+  auto e164 = parse_to_e164(std::string(input), default_region);
+  for (int round = 0; e164 && round < 3; ++round) {
+    auto again = parse_to_e164(*e164, default_region);
+    if (!again || *again == *e164) return again;
+    e164 = std::move(again);
+  }
+  if (!e164) return e164;
+  return invalid("not a valid phone number");
 }
 
 }  // namespace latchkey::identity

@@ -70,6 +70,15 @@ TEST(NormalizePhone, OtherCountries) {
   expect_ok("+49 1512 3456789", "", "+4915123456789");  // German mobile
 }
 
+TEST(NormalizePhone, TheResultNormalisesToItself) {
+  // Mexico's old mobile prefix 1 after +52: libphonenumber formats this number as
+  // +5217581217581, which it reads back as +527581217581 (found by fuzz/phone_fuzz).
+  expect_ok("+52 1 758 121 7581", "", "+527581217581");
+  expect_ok("+5217581217581", "US", "+527581217581");
+  expect_ok("+5 (202 1) 7-581(2 1) 7-581", "US", "+527581217581");
+  expect_ok("+527581217581", "", "+527581217581");
+}
+
 TEST(NormalizePhone, RefusesNumbersThatCannotTakeAnSms) {
   expect_refused("02-312-3456", "KR", "not a mobile phone number");  // Seoul landline
   expect_refused("+82 2-312-3456", "", "not a mobile phone number");
