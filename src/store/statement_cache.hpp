@@ -2,7 +2,7 @@
 // Statements kept prepared on one connection, for the statements the hot paths run again and
 // again on SQLite's connections: a refresh is eight of them on the writer, under the write lock
 // (preparing them each time was a fifth of the time it held that lock), and preparing a login's
-// statements each time was a sixth of its CPU outside the hash. Database keeps one cache per
+// statements each time was a sixth of its worker thread's CPU. Database keeps one cache per
 // SQLite connection (Database::statements_for). Not for use outside store/; repositories reach
 // it through with_prepared() in sql_support.hpp.
 //
