@@ -161,11 +161,10 @@ Result<ParsedUrl> parse_database_url(std::string_view url) {
 }
 
 ConnectLimits connect_limits(std::chrono::milliseconds statement_timeout) {
-  const std::int64_t ms = std::max<std::int64_t>(0, statement_timeout.count());
-  ConnectLimits limits;
-  limits.connect = std::chrono::seconds(std::max<std::int64_t>(2, (ms + 999) / 1000));
-  limits.io = std::chrono::seconds(std::max<std::int64_t>(1, (ms + 999) / 1000));
-  return limits;
+  // Whole seconds, rounded up.
+  const std::int64_t s = (std::max<std::int64_t>(0, statement_timeout.count()) + 999) / 1000;
+  return {.connect = std::chrono::seconds(std::max<std::int64_t>(2, s)),
+          .io = std::chrono::seconds(std::max<std::int64_t>(1, s))};
 }
 
 std::string soci_connect_string(const ParsedUrl& url, const ConnectLimits& limits) {

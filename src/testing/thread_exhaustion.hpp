@@ -16,19 +16,12 @@
 #include <exception>
 #include <functional>
 
+#include "common/sanitizers.hpp"
+
 namespace latchkey::testing {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr bool kCanCapAddressSpace = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-inline constexpr bool kCanCapAddressSpace = false;
-#else
-inline constexpr bool kCanCapAddressSpace = true;
-#endif
-#else
-inline constexpr bool kCanCapAddressSpace = true;
-#endif
+// Sanitizer runtimes reserve far more address space than a cap leaves room for.
+inline constexpr bool kCanCapAddressSpace = LATCHKEY_SANITIZED == 0;
 
 enum class ThreadExhaustion { kThrew, kReturned, kCrashed };
 

@@ -24,18 +24,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/sanitizers.hpp"
+
 // Sanitizer runtimes intercept mmap and munmap themselves: leave them alone there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define LATCHKEY_KEEPS_HASH_MEMORY 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define LATCHKEY_KEEPS_HASH_MEMORY 0
-#endif
-#endif
-#ifndef LATCHKEY_KEEPS_HASH_MEMORY
-#define LATCHKEY_KEEPS_HASH_MEMORY 1
-#endif
+#define LATCHKEY_KEEPS_HASH_MEMORY (!LATCHKEY_SANITIZED)
 
 namespace latchkey::methods::password {
 
