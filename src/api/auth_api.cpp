@@ -408,8 +408,8 @@ http::Authenticator bearer_authenticator(AccessVerifier verify) {
 
 void add_auth_routes(http::Router& router, AuthApiDeps d) {
   auto deps = std::make_shared<AuthApiDeps>(std::move(d));
-  router.add({Verb::post, "/api/auth/signup", Work::kBlocking, Auth::kNone, bind(deps, signup)});
-  router.add({Verb::post, "/api/auth/login", Work::kBlocking, Auth::kNone, bind(deps, login)});
+  router.add({Verb::post, "/api/auth/signup", Work::kHashing, Auth::kNone, bind(deps, signup)});
+  router.add({Verb::post, "/api/auth/login", Work::kHashing, Auth::kNone, bind(deps, login)});
   router.add({Verb::post, "/api/auth/refresh", Work::kBlocking, Auth::kNone, bind(deps, refresh)});
   router.add({Verb::post, "/api/auth/logout", Work::kBlocking, Auth::kNone, bind(deps, logout)});
   router.add(

@@ -54,9 +54,10 @@ int io_threads(const config::ServerConfig& s) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
 }
 
-// Hashes run on the hash pool's threads, and a caller waiting for its hash holds its worker. So
-// that a login flood can never hold every worker (starving refresh, sign-up, /readyz behind it,
-// and queueing logins for minutes instead of answering 503 at once), at most
+// Hashes run on the hash pool's threads. Logins and sign-ups run there whole (Work::kHashing);
+// the other requests that hash (a password confirmed before a change) wait for it on a worker
+// thread. So that those can never hold every worker (starving refresh and /readyz behind them),
+// and so that a login flood queues no more than a few logins instead of minutes of them, at most
 // server.worker_threads - 1 callers hash or wait: the hash queue is capped to what is left.
 std::size_t hash_queue(const config::Config& c) {
   const auto workers = static_cast<std::size_t>(c.server.worker_threads);
@@ -553,9 +554,12 @@ int with_application(const config::Config& config, const std::function<int(http:
                     [&workers] { return static_cast<double>(workers.queued()); });
 
   auto web = http::StaticFiles::load(config.server.web_root);
-  http::Pipeline pipeline({config.server.trusted_proxies, config.server.cors_origins,
-                           config.server.public_url.rfind("https://", 0) == 0},
-                          router, workers, metrics, api::bearer_authenticator(verify_access), &web);
+  http::Pipeline pipeline(
+      {config.server.trusted_proxies, config.server.cors_origins,
+       config.server.public_url.rfind("https://", 0) == 0},
+      router, workers,
+      [&core](std::function<void()> job) { return core.hash_pool.post(std::move(job)); }, metrics,
+      api::bearer_authenticator(verify_access), &web);
 
   // Housekeeping: other replicas' revocations and key rotations, expired KV entries, expired
   // sessions.

@@ -68,10 +68,12 @@ struct Pipeline::Network {
 };
 
 Pipeline::Pipeline(PipelineOptions options, const Router& router, WorkerPool& workers,
-                   Metrics& metrics, Authenticator authenticate, const StaticFiles* web)
+                   Submit hashing, Metrics& metrics, Authenticator authenticate,
+                   const StaticFiles* web)
     : options_(std::move(options)),
       router_(router),
       workers_(workers),
+      hashing_(std::move(hashing)),
       metrics_(metrics),
       authenticate_(std::move(authenticate)),
       web_(web) {
@@ -259,8 +261,9 @@ void Pipeline::handle(Request&& request, std::string peer_ip,
   ctx->params = std::move(match.params);
   const Route* route = match.route;
   if (route->work == Work::kInline) return reply(run_route(*route, *ctx));
-  const bool queued =
-      workers_.submit([this, route, ctx, reply] { reply(run_route(*route, *ctx)); });
+  auto job = [this, route, ctx, reply] { reply(run_route(*route, *ctx)); };
+  const bool queued = route->work == Work::kHashing && hashing_ ? hashing_(std::move(job))
+                                                                : workers_.submit(std::move(job));
   if (!queued) {
     Error e = Error::make(ErrorCode::kOverloaded, "the server is busy; try again shortly");
     e.retry_after = 1;

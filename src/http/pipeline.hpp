@@ -1,9 +1,10 @@
 #pragma once
 // The middleware chain between the transport and the handlers, in this order:
 // request id -> client IP (X-Forwarded-For only from trusted proxies) -> CORS -> route match
-// (404/405) -> authentication (routes declared Auth::kBearer) -> run the handler inline or on the
-// worker pool (503 when its queue is full) -> security headers, request id, metrics, access log.
-// Paths outside the API are served from the web app (SPA fallback to index.html).
+// (404/405) -> authentication (routes declared Auth::kBearer) -> run the handler inline, on the
+// worker pool or on the hash pool, as the route declares (503 when the pool is full) -> security
+// headers, request id, metrics, access log. Paths outside the API are served from the web app (SPA
+// fallback to index.html).
 
 #include <functional>
 #include <memory>
@@ -26,11 +27,15 @@ struct PipelineOptions {
 };
 
 using Authenticator = std::function<Result<Principal>(const Context&)>;
+// Queues a job on a pool of threads; false when the pool is full (the request is answered 503).
+using Submit = std::function<bool(std::function<void()>)>;
 
 class Pipeline final : public RequestHandler {
  public:
-  Pipeline(PipelineOptions options, const Router& router, WorkerPool& workers, Metrics& metrics,
-           Authenticator authenticate, const StaticFiles* web);
+  // Routes declared Work::kHashing go to `hashing` (the password hash pool's post()); without
+  // it, to the worker pool like the others.
+  Pipeline(PipelineOptions options, const Router& router, WorkerPool& workers, Submit hashing,
+           Metrics& metrics, Authenticator authenticate, const StaticFiles* web);
 
   void handle(Request&& request, std::string peer_ip,
               std::function<void(Response&&)> done) override;
@@ -48,6 +53,7 @@ class Pipeline final : public RequestHandler {
   PipelineOptions options_;
   const Router& router_;
   WorkerPool& workers_;
+  Submit hashing_;
   Metrics& metrics_;
   Authenticator authenticate_;
   const StaticFiles* web_;

@@ -15,6 +15,8 @@ namespace latchkey::http {
 enum class Work {
   kInline,    // cheap and non-blocking: runs on the I/O thread (health, JWKS, token check)
   kBlocking,  // touches the database or hashes: runs on the worker pool
+  kHashing,   // a password hash is its main cost (login, sign-up): runs on the hash pool's
+              // thread from start to finish, database calls included
 };
 
 enum class Auth {

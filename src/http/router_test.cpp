@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <optional>
+#include <thread>
+#include <vector>
+
 #include "http/cookies.hpp"
 #include "http/json_body.hpp"
 #include "http/pipeline.hpp"
@@ -154,12 +159,57 @@ TEST(Pipeline, ClientIpTrustsForwardedForOnlyFromTrustedProxies) {
   Router router;
   WorkerPool workers(1, 1);
   Metrics metrics;
-  Pipeline p({{"127.0.0.1", "10.0.0.0/8"}, {}, false}, router, workers, metrics, nullptr, nullptr);
+  Pipeline p({{"127.0.0.1", "10.0.0.0/8"}, {}, false}, router, workers, nullptr, metrics, nullptr,
+             nullptr);
   EXPECT_EQ(p.client_ip("203.0.113.9", "1.2.3.4"), "203.0.113.9");  // untrusted peer: ignored
   EXPECT_EQ(p.client_ip("127.0.0.1", "1.2.3.4"), "1.2.3.4");
   EXPECT_EQ(p.client_ip("127.0.0.1", "6.6.6.6, 1.2.3.4, 10.1.2.3"), "1.2.3.4");
   EXPECT_EQ(p.client_ip("127.0.0.1", "garbage"), "127.0.0.1");
   EXPECT_EQ(p.client_ip("127.0.0.1", ""), "127.0.0.1");
+  workers.stop();
+}
+
+TEST(Pipeline, HashingRoutesGoToTheHashingPoolAndAFullOneAnswers503) {
+  Router router;
+  std::thread::id ran_on;
+  router.add({Verb::post, "/api/auth/login", Work::kHashing, Auth::kNone, [&](Context& ctx) {
+                ran_on = std::this_thread::get_id();
+                return Response{HttpStatus::ok, ctx.request.version()};
+              }});
+  WorkerPool workers(1, 1);
+  Metrics metrics;
+  std::vector<std::function<void()>> posted;
+  bool full = false;
+  Pipeline p(
+      {}, router, workers,
+      [&](std::function<void()> job) {
+        if (full) return false;
+        posted.push_back(std::move(job));
+        return true;
+      },
+      metrics, nullptr, nullptr);
+  std::optional<Response> answer;
+  auto login = [&] {
+    answer.reset();
+    p.handle(Request{Verb::post, "/api/auth/login", 11}, "127.0.0.1",
+             [&](Response&& res) { answer = std::move(res); });
+  };
+
+  login();
+  ASSERT_EQ(posted.size(), 1u);  // handed to the hashing pool, not run yet
+  EXPECT_FALSE(answer);
+  posted.front()();  // the pool runs it (here: on this thread)
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->result(), HttpStatus::ok);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+
+  full = true;
+  login();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->result(), HttpStatus::service_unavailable);
+  EXPECT_EQ((*answer)[Field::retry_after], "1");
+  EXPECT_NE(answer->body().find("\"overloaded\""), std::string::npos) << answer->body();
+  EXPECT_EQ(posted.size(), 1u);
   workers.stop();
 }
 

@@ -7,6 +7,11 @@
 
 namespace latchkey::methods::password {
 
+namespace {
+// The pool whose thread this is, if any.
+thread_local const HashPool* current_pool = nullptr;
+}  // namespace
+
 HashPool::HashPool(std::size_t threads, std::size_t max_waiting,
                    std::chrono::milliseconds idle_release)
     : max_waiting_(max_waiting), idle_release_(idle_release) {
@@ -28,17 +33,33 @@ void HashPool::shut_down() noexcept {
   for (auto& t : threads_) t.join();
 }
 
+bool HashPool::on_own_thread() const {
+  return current_pool == this;
+}
+
+bool HashPool::admits() const {
+  return !stopping_ && in_use_ + queue_.size() < threads_.size() + max_waiting_;
+}
+
+bool HashPool::post(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!admits()) return false;
+    queue_.push_back({std::move(job), nullptr});
+  }
+  work_ready_.notify_one();
+  return true;
+}
+
 Status HashPool::execute(std::function<void()> work) {
   Job job;
-  job.work = std::move(work);
   std::unique_lock lock(mutex_);
-  // Admitted: one per thread running or about to, plus max_waiting_ behind them.
-  if (in_use_ + queue_.size() >= threads_.size() + max_waiting_) {
+  if (!admits()) {
     Error e = Error::make(ErrorCode::kOverloaded, "the server is busy; try again shortly");
     e.retry_after = 1;
     return e;
   }
-  queue_.push_back(&job);
+  queue_.push_back({std::move(work), &job});
   lock.unlock();
   work_ready_.notify_one();
   lock.lock();
@@ -48,6 +69,7 @@ Status HashPool::execute(std::function<void()> work) {
 }
 
 void HashPool::serve() {
+  current_pool = this;
   HashMemoryScope keep_memory;
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -59,17 +81,24 @@ void HashPool::serve() {
       work_ready_.wait(lock, has_work);
     }
     if (queue_.empty()) return;  // stopping, and every admitted call has run
-    Job* job = queue_.front();
+    Task task = std::move(queue_.front());
     queue_.pop_front();
     ++in_use_;
     lock.unlock();
-    try {
-      job->work();
-    } catch (...) {
-      job->thrown = std::current_exception();
+    Job* job = task.waiter;
+    if (job == nullptr) {
+      task.work();
+    } else {
+      try {
+        task.work();
+      } catch (...) {
+        job->thrown = std::current_exception();
+      }
     }
+    task.work = nullptr;  // what the job captured goes now, not when the next job comes
     lock.lock();
     --in_use_;
+    if (job == nullptr) continue;
     job->done = true;
     // Notified under the lock: the caller owns `job` and may destroy it as soon as it sees done.
     job->finished.notify_one();

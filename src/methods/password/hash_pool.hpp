@@ -8,6 +8,12 @@
 //   Result<std::string> phc = pool.run([&] { return hasher.hash(password); });
 //   if (!phc) return phc.error();  // kOverloaded: every thread busy and the queue full
 //
+// A request whose whole point is a hash (a login, a sign-up) can instead be posted to the pool and
+// run on a hashing thread from start to finish, its database calls included: post() queues it
+// under the same admission limit and returns at once, and run() called from a job on a hashing
+// thread runs inline (the job already holds a thread). That spares the request a second thread
+// woken twice per hash, which on a machine busy hashing means preempting a hash each time.
+//
 // Each thread keeps its argon2 memory from one hash to the next (see hash_memory.hpp) and gives
 // it back after `idle_release` without work, so an idle server holds none of it.
 
@@ -42,10 +48,18 @@ class HashPool {
 
   // Runs `f` on a hashing thread and waits for it: Result<R> with f's value (Status when f
   // returns void), or kOverloaded without running f. An exception from f is rethrown here.
+  // Called on one of this pool's threads (inside a posted job), runs `f` there and then.
   template <class F>
   auto run(F&& f) {
     using R = std::invoke_result_t<F&&>;
-    if constexpr (std::is_void_v<R>) {
+    if (on_own_thread()) {
+      if constexpr (std::is_void_v<R>) {
+        std::forward<F>(f)();
+        return Status{};
+      } else {
+        return Result<R>(std::forward<F>(f)());
+      }
+    } else if constexpr (std::is_void_v<R>) {
       return execute([&f] { std::forward<F>(f)(); });
     } else {
       std::optional<R> value;
@@ -55,6 +69,11 @@ class HashPool {
     }
   }
 
+  // Queues `job` to run on a hashing thread and returns at once; false (the job is not run) when
+  // the pool is full (the same limit as run()'s) or shutting down. `job` must not throw: like a
+  // thread's own function, an exception from it terminates the process.
+  bool post(std::function<void()> job);
+
   // For metrics: calls waiting for a thread, and calls running.
   std::size_t waiting() const;
   std::size_t in_use() const;
@@ -62,14 +81,21 @@ class HashPool {
   std::size_t max_waiting() const { return max_waiting_; }
 
  private:
+  // A caller of run() waiting for its work.
   struct Job {
-    std::function<void()> work;
     std::exception_ptr thrown;
     bool done = false;
     std::condition_variable finished;
   };
+  struct Task {
+    std::function<void()> work;
+    Job* waiter = nullptr;  // null for a posted job
+  };
 
   Status execute(std::function<void()> work);
+  bool on_own_thread() const;
+  // Under mutex_: whether one more call fits (threads busy or about to be, plus max_waiting_).
+  bool admits() const;
   void serve();
   // Stops the threads once the calls admitted are done, and joins them.
   void shut_down() noexcept;
@@ -78,7 +104,7 @@ class HashPool {
   const std::chrono::milliseconds idle_release_;
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;
-  std::deque<Job*> queue_;  // waiting calls, oldest first
+  std::deque<Task> queue_;  // waiting calls and posted jobs, oldest first
   std::size_t in_use_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -188,6 +188,83 @@ TEST(HashPool, DestroyingThePoolFinishesTheCallsAlreadyAdmitted) {
   for (auto& t : callers) t.join();
 }
 
+TEST(HashPool, APostedJobRunsOnAHashingThreadAndItsRunCallsRunThereInline) {
+  // One thread: a run() from the posted job that queued instead of running inline would wait for
+  // the thread it is holding, for ever.
+  HashPool pool(1, 0);
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread::id job_thread;
+  std::thread::id run_thread;
+  Result<int> value = 0;
+  const auto caller = std::this_thread::get_id();
+  ASSERT_TRUE(pool.post([&] {
+    job_thread = std::this_thread::get_id();
+    value = pool.run([&] {
+      run_thread = std::this_thread::get_id();
+      return static_cast<int>(pool.in_use());
+    });
+    std::lock_guard lock(mutex);
+    done = true;
+    cv.notify_one();
+  }));
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; }));
+  EXPECT_NE(job_thread, caller);
+  EXPECT_EQ(run_thread, job_thread);
+  ASSERT_TRUE(value.ok());
+  EXPECT_EQ(*value, 1);  // the posted job holds the one thread; the inline run takes no other
+  lock.unlock();
+  ASSERT_TRUE(eventually([&] { return pool.in_use() == 0; }));
+}
+
+TEST(HashPool, PostedJobsShareTheAdmissionLimitWithRunCallers) {
+  HashPool pool(1, 1);
+  Gate gate;
+  ASSERT_TRUE(pool.post([&] { gate.wait(); }));
+  ASSERT_TRUE(eventually([&] { return gate.arrived() == 1; }));
+  EXPECT_EQ(pool.in_use(), 1u);
+
+  std::atomic<bool> second_ran{false};
+  ASSERT_TRUE(pool.post([&] { second_ran = true; }));  // the one waiting place
+  EXPECT_EQ(pool.waiting(), 1u);
+  // Full: a third post and a run() are both turned away, and neither runs.
+  bool ran = false;
+  EXPECT_FALSE(pool.post([&ran] { ran = true; }));
+  Status refused = pool.run([&ran] { ran = true; });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kOverloaded);
+
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return second_ran.load() && pool.in_use() == 0; }));
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(pool.waiting(), 0u);
+  EXPECT_TRUE(pool.run([] {}).ok());
+}
+
+TEST(HashPool, DestroyingThePoolRunsThePostedJobsAlreadyAdmitted) {
+  std::atomic<int> finished{0};
+  Gate gate;
+  std::thread opener;
+  {
+    HashPool pool(1, 4);
+    ASSERT_TRUE(pool.post([&] {
+      gate.wait();
+      ++finished;
+    }));
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(pool.post([&] { ++finished; }));
+    ASSERT_TRUE(eventually([&] { return gate.arrived() == 1 && pool.waiting() == 2; }));
+    opener = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      gate.open();
+    });
+    // ~HashPool runs here, while two jobs are still queued and one is held at the gate.
+  }
+  EXPECT_EQ(finished, 3);
+  opener.join();
+}
+
 TEST(HashPool, ZeroThreadsIsAConfigError) {
   EXPECT_THROW(HashPool(0, 10), std::invalid_argument);
 }
