@@ -622,6 +622,7 @@ int serve(const config::Config& config) {
     options.max_header_bytes = config.server.max_header_bytes;
     options.header_timeout = config.server.header_timeout;
     options.idle_timeout = config.server.idle_timeout;
+    options.shutdown_grace = config.server.shutdown_grace;
     http::Server server(options, pipeline);
     server.bind();
     server.run([&] {

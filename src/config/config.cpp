@@ -144,6 +144,8 @@ const std::vector<Key>& keys() {
               64 * 1024),
       duration_key("server.header_timeout", &Config::server, &ServerConfig::header_timeout, 1, 300),
       duration_key("server.idle_timeout", &Config::server, &ServerConfig::idle_timeout, 1, 3600),
+      duration_key("server.shutdown_grace", &Config::server, &ServerConfig::shutdown_grace, 1,
+                   3600),
       string_key("database.url", &Config::database, &DatabaseConfig::url, true),
       int_key("database.pool_size", &Config::database, &DatabaseConfig::pool_size, 1, 256),
       duration_key("database.statement_timeout", &Config::database,

@@ -27,6 +27,8 @@ struct ServerConfig {
   std::size_t max_header_bytes = 8 * 1024;
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds idle_timeout{60};
+  // After SIGTERM, how long in-flight requests may take before their connections are cut.
+  std::chrono::seconds shutdown_grace{10};
 };
 
 struct DatabaseConfig {

@@ -31,6 +31,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.password.hash_concurrency, 0);
   EXPECT_EQ(c.database.statement_timeout, std::chrono::seconds(10));
   EXPECT_EQ(c.database.pool_wait, std::chrono::seconds(5));
+  EXPECT_EQ(c.server.shutdown_grace, std::chrono::seconds(10));
 }
 
 TEST(Config, DatabaseTimeoutsFromFileAndEnvironment) {

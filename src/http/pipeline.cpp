@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
+#include <optional>
 
 #include "common/log.hpp"
 #include "common/random.hpp"
@@ -189,6 +190,17 @@ void Pipeline::finish(Context& ctx, Response& res,
   }
 }
 
+void Pipeline::count_in_flight(int change) {
+  std::lock_guard lock(in_flight_mutex_);
+  in_flight_ = static_cast<std::size_t>(static_cast<long long>(in_flight_) + change);
+  if (in_flight_ == 0) idle_.notify_all();
+}
+
+void Pipeline::wait_idle() {
+  std::unique_lock lock(in_flight_mutex_);
+  idle_.wait(lock, [this] { return in_flight_ == 0; });
+}
+
 Response Pipeline::reject(const Error& error, const std::string& peer_ip) {
   static const Request kNone{Verb::unknown, "/", 11};
   const auto started = std::chrono::steady_clock::now();
@@ -261,10 +273,16 @@ void Pipeline::handle(Request&& request, std::string peer_ip,
   ctx->params = std::move(match.params);
   const Route* route = match.route;
   if (route->work == Work::kInline) return reply(run_route(*route, *ctx));
-  auto job = [this, route, ctx, reply] { reply(run_route(*route, *ctx)); };
+  count_in_flight(+1);
+  auto job = [this, route, ctx, answer = std::optional(reply)]() mutable {
+    (*answer)(run_route(*route, *ctx));
+    answer.reset();  // the transport's callback, and the connection it holds, go first
+    count_in_flight(-1);
+  };
   const bool queued = route->work == Work::kHashing && hashing_ ? hashing_(std::move(job))
                                                                 : workers_.submit(std::move(job));
   if (!queued) {
+    count_in_flight(-1);
     Error e = Error::make(ErrorCode::kOverloaded, "the server is busy; try again shortly");
     e.retry_after = 1;
     reply(problem(*req, e, ctx->request_id));

@@ -6,8 +6,11 @@
 // headers, request id, metrics, access log. Paths outside the API are served from the web app (SPA
 // fallback to index.html).
 
+#include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,7 @@ class Pipeline final : public RequestHandler {
   void handle(Request&& request, std::string peer_ip,
               std::function<void(Response&&)> done) override;
   Response reject(const Error& error, const std::string& peer_ip) override;
+  void wait_idle() override;
 
   // Exposed for tests: the client address for a peer and its X-Forwarded-For header.
   std::string client_ip(const std::string& peer, std::string_view forwarded_for) const;
@@ -49,6 +53,8 @@ class Pipeline final : public RequestHandler {
   bool trusted(const std::string& ip) const;
   void finish(Context& ctx, Response& res, std::chrono::steady_clock::time_point started) const;
   Response run_route(const Route& route, Context& ctx) const;
+  // +1 when a request is handed to a pool, -1 when it is answered or the pool refused it.
+  void count_in_flight(int change);
 
   PipelineOptions options_;
   const Router& router_;
@@ -58,6 +64,10 @@ class Pipeline final : public RequestHandler {
   Authenticator authenticate_;
   const StaticFiles* web_;
   std::vector<std::shared_ptr<Network>> proxies_;
+  // Requests handed to a pool and not yet answered (wait_idle()).
+  std::mutex in_flight_mutex_;
+  std::condition_variable idle_;
+  std::size_t in_flight_ = 0;
 };
 
 // True when `path` belongs to the server's own API (never served from the web app).

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -210,6 +215,55 @@ TEST(Pipeline, HashingRoutesGoToTheHashingPoolAndAFullOneAnswers503) {
   EXPECT_EQ((*answer)[Field::retry_after], "1");
   EXPECT_NE(answer->body().find("\"overloaded\""), std::string::npos) << answer->body();
   EXPECT_EQ(posted.size(), 1u);
+  workers.stop();
+}
+
+TEST(Pipeline, WaitIdleReturnsOnceEveryRequestHandedToAPoolIsAnsweredAndLetGo) {
+  Router router;
+  router.add({Verb::get, "/api/me", Work::kBlocking, Auth::kNone, [](Context& ctx) {
+                return Response{HttpStatus::ok, ctx.request.version()};
+              }});
+  WorkerPool workers(1, 4);
+  Metrics metrics;
+  Pipeline p({}, router, workers, nullptr, metrics, nullptr, nullptr);
+  // The blocking route goes to the worker pool; its one thread is held until `release`.
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool release = false;
+  bool holding = false;
+  ASSERT_TRUE(workers.submit([&] {
+    std::unique_lock lock(mutex);
+    holding = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  }));
+  {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return holding; });
+  }
+  auto connection = std::make_shared<int>(0);  // what the transport's callback holds
+  std::weak_ptr<int> held_by_callback = connection;
+  std::atomic<bool> answered{false};
+  p.handle(Request{Verb::get, "/api/me", 11}, "127.0.0.1",
+           [&answered, connection](Response&&) { answered = true; });
+  connection.reset();
+
+  std::atomic<bool> idle{false};
+  std::thread waiter([&] {
+    p.wait_idle();
+    idle = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(idle);  // the request is still queued behind the held job
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  cv.notify_all();
+  waiter.join();
+  EXPECT_TRUE(answered);
+  EXPECT_TRUE(held_by_callback.expired());  // the callback went before wait_idle() returned
+  p.wait_idle();                            // nothing in flight: returns at once
   workers.stop();
 }
 

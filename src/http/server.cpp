@@ -89,6 +89,15 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // After the grace deadline, once the I/O threads have stopped and nothing else touches the
+  // connection: closes it from the calling thread. Its request may still be running on a worker;
+  // the answer then goes nowhere.
+  void cut() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
  private:
   // Between requests the connection may idle up to idle_timeout; once the first byte of a
   // request arrives, the whole header must come within header_timeout (slowloris guard).
@@ -369,6 +378,9 @@ void Server::Impl::poll_drained() {
   std::erase_if(draining, [](const auto& w) { return w.expired(); });
   if (draining.empty()) return;  // nothing left: run() returns once the last handler is done
   if (std::chrono::steady_clock::now() >= stop_deadline) {
+    log::warn("shutdown grace over: closing connections still in flight",
+              {{"connections", draining.size()},
+               {"grace_s", static_cast<long long>(options.shutdown_grace.count())}});
     ioc.stop();
     return;
   }
@@ -420,6 +432,14 @@ void Server::run(std::function<void()> on_ready) {
       });
   impl.ioc.run();
   for (auto& t : threads) t.join();
+  // Connections still in flight at the grace deadline: their clients learn now that no answer
+  // comes. Their requests may still be running on a worker, and an answer would reach for this
+  // server's I/O context: wait until none can.
+  for (auto& w : impl.draining) {
+    if (auto s = w.lock()) s->cut();
+  }
+  impl.draining.clear();
+  impl.handler.wait_idle();
 }
 
 void Server::stop() {

@@ -38,6 +38,10 @@ class RequestHandler {
   // The answer to a request the transport refused before it was complete (too large,
   // malformed): a problem response with the same headers, request id and metrics as any other.
   virtual Response reject(const Error& error, const std::string& peer_ip) = 0;
+  // Returns once every `done` of an earlier handle() has been called and destroyed. The server
+  // calls it when its I/O threads have stopped, before its I/O context goes: a request cut at
+  // the grace deadline may still be running on another thread, holding its connection.
+  virtual void wait_idle() = 0;
 };
 
 struct ServerOptions {
@@ -59,7 +63,8 @@ class Server {
   // Binds and listens; throws std::runtime_error when the address cannot be used.
   void bind();
   unsigned short port() const { return bound_port_; }
-  // Runs the I/O threads until stop() or SIGTERM/SIGINT; returns when every connection is done.
+  // Runs the I/O threads until stop() or SIGTERM/SIGINT; returns when every connection is done
+  // (or was cut at the grace deadline) and the handler holds none of them any more.
   void run(std::function<void()> on_ready = {});
   // Thread-safe: stop accepting, finish in-flight requests, close idle connections.
   void stop();

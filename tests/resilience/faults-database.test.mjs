@@ -286,3 +286,40 @@ test('PostgreSQL hung (SIGSTOP): the same, though its client library has no read
     await pg.close();
   }
 });
+
+// A request stuck on a hung database outlives the shutdown grace: its connection is closed at the
+// deadline (server.shutdown_grace), and the process still exits 0, once that request has given up
+// (database.statement_timeout) and nothing can answer through the server being torn down.
+test('SIGTERM while a login waits on a hung database: its connection is cut at server.shutdown_grace, exit 0 afterwards', async (t) => {
+  const server = await startServer({
+    databaseUrl: db.url,
+    masterKey: MASTER_KEY,
+    env: { ...MANY_LOGIN_FAILURES, LATCHKEY_DATABASE_STATEMENT_TIMEOUT: '4s', LATCHKEY_SERVER_SHUTDOWN_GRACE: '1s' },
+  });
+  let paused = false;
+  try {
+    const api = client(server.url);
+    const user = await newUser(api);
+    const exited = new Promise((resolve) => server.child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+    db.pause();
+    paused = true;
+    const log = [];
+    const login = timed(log, 'login', `${server.url}/api/auth/login`, json({ email: user.email, password: user.password }));
+    await sleep(500); // the login now waits on the database
+    const signalAt = Date.now();
+    server.child.kill('SIGTERM');
+    await login;
+    const [e] = log;
+    t.diagnostic(`login ${show(e)}, ended ${e.end - signalAt} ms after SIGTERM`);
+    assert.equal(e.status, 0, `no answer, the connection was closed: ${show(e)}`);
+    assert.ok(e.end - signalAt >= 900 && e.end - signalAt < 3000, `closed at the 1 s grace deadline, before the 4 s statement limit: ${e.end - signalAt} ms`);
+    const exit = await Promise.race([exited, sleep(60000).then(() => null)]);
+    assert.ok(exit, 'latchkey exits within 60 s of SIGTERM while the database hangs');
+    t.diagnostic(`exited ${exit.at - signalAt} ms after SIGTERM with code ${exit.code} (signal ${exit.signal})`);
+    assert.equal(exit.code, 0, server.output().slice(-3000));
+    assert.match(server.output(), /shutdown grace over: closing connections still in flight/);
+  } finally {
+    if (paused) db.resume();
+    await server.stop();
+  }
+});
