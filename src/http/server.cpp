@@ -22,6 +22,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
 
 class Session;
 
@@ -66,6 +67,9 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       peer_ = addr.to_string();
     }
+    // Synchronous writes (Session::send) return would_block instead of waiting; asynchronous
+    // operations are not affected.
+    stream_.socket().non_blocking(true, ec);
   }
 
   void start() {
@@ -78,10 +82,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // whose first bytes have arrived but not been read yet.
   void shutdown() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      std::lock_guard lock(self->lent_);
       self->closing_ = true;
+      if (self->busy_) return;  // whoever answers closes after the response
       beast::error_code aec;
       const bool arrived = self->stream_.socket().available(aec) > 0 && !aec;
-      if (!self->busy_ && self->idle_ && !arrived) {
+      if (self->idle_ && !arrived) {
         beast::error_code ec;
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         self->stream_.close();
@@ -93,6 +99,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // connection: closes it from the calling thread. Its request may still be running on a worker;
   // the answer then goes nowhere.
   void cut() {
+    std::lock_guard lock(lent_);
+    cut_ = true;
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
@@ -207,7 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void reply_error(ErrorCode code, std::string message) {
     refused_ = true;
-    write(server_.handler.reject(Error::make(code, std::move(message)), peer_), true);
+    send(server_.handler.reject(Error::make(code, std::move(message)), peer_), true);
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -217,28 +225,52 @@ class Session : public std::enable_shared_from_this<Session> {
     auto request = parser_->release();
     const bool keep_alive = request.keep_alive();
     server_.handler.handle(std::move(request), peer_,
-                           [self = shared_from_this(), keep_alive](Response&& res) mutable {
-                             auto shared = std::make_shared<Response>(std::move(res));
-                             asio::post(self->stream_.get_executor(), [self, shared, keep_alive] {
-                               shared->keep_alive(keep_alive && !self->closing_);
-                               self->write(std::move(*shared), !shared->keep_alive());
-                             });
+                           [self = shared_from_this(), keep_alive](Response&& res) {
+                             self->answer(std::move(res), keep_alive);
                            });
   }
 
-  void write(Response&& res, bool close_after) {
+  // The handler's answer, on whichever thread produced it. While a request is being handled the
+  // connection is lent to the handler: the I/O threads start nothing on it, and shutdown() only
+  // marks it closing (both under lent_). So the answering thread writes the response itself and
+  // starts the wait for the next request, rather than waking an I/O thread to do so; what
+  // follows (the next request, a write that could not finish at once) runs on the strand.
+  void answer(Response&& res, bool keep_alive) {
+    if (on_strand()) {
+      return send(std::move(res), !keep_alive || closing_);
+    }
+    std::lock_guard lock(lent_);
+    if (cut_) return;  // the server closed the connection at its shutdown deadline
+    send(std::move(res), !keep_alive || closing_);
+  }
+
+  bool on_strand() {
+    const auto executor = stream_.get_executor();
+    const auto* strand = executor.target<Strand>();
+    return strand != nullptr && strand->running_in_this_thread();
+  }
+
+  // Writes what the socket takes now without waiting; the rest, if any, asynchronously.
+  void send(Response&& res, bool close_after) {
     busy_ = true;
-    if (close_after) res.keep_alive(false);
-    auto shared = std::make_shared<Response>(std::move(res));
+    res.keep_alive(!close_after);
+    auto out = std::make_shared<Outgoing>(std::move(res));
+    beast::error_code ec;
+    while (!ec && !out->serializer.is_done()) {
+      bhttp::write_some(stream_.socket(), out->serializer, ec);
+    }
+    if (ec != asio::error::would_block) return sent(ec, close_after);
     stream_.expires_after(std::chrono::seconds(30));
-    bhttp::async_write(
-        stream_, *shared,
-        [self = shared_from_this(), shared, close_after](beast::error_code ec, std::size_t) {
-          self->busy_ = false;
-          if (!ec && self->refused_) return self->linger();
-          if (ec || close_after || self->closing_) return self->close();
-          self->wait_for_request();
-        });
+    bhttp::async_write(stream_, out->serializer,
+                       [self = shared_from_this(), out, close_after](
+                           beast::error_code wec, std::size_t) { self->sent(wec, close_after); });
+  }
+
+  void sent(beast::error_code ec, bool close_after) {
+    busy_ = false;
+    if (!ec && refused_) return linger();
+    if (ec || close_after || closing_) return close();
+    wait_for_request();
   }
 
   // After refusing a request the client may still be sending it (a 1 MiB body or header).
@@ -276,6 +308,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = false;  // waiting for the first byte of a request
   bool closing_ = false;
   bool refused_ = false;
+  bool cut_ = false;
+  std::mutex lent_;  // see answer()
+  struct Outgoing {
+    explicit Outgoing(Response&& r) : response(std::move(r)) {}
+    Response response;
+    bhttp::response_serializer<bhttp::string_body> serializer{response};
+  };
   static constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
   // Only refused requests are drained: idle connections do not carry the buffer (thousands of
   // keep-alive connections are held at a few KiB each).

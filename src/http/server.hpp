@@ -29,7 +29,9 @@ bool has_obs_fold(std::string_view bytes);
 //   HTTP/1.1 request has exactly one Host (RFC 9112 3.2); else kInvalidRequest.
 Status check_request_header(const RequestParser& parser);
 
-// What the transport calls for each request. `done` may be called from any thread, once.
+// What the transport calls for each request. `done` may be called from any thread, once; that
+// thread writes the answer (what the socket takes at once, never waiting for the client) and
+// starts reading the connection's next request, without waking an I/O thread.
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
