@@ -5,6 +5,7 @@
 namespace latchkey::audit {
 
 void LogAuditSink::record(const Event& e) {
+  if (!log::enabled(log::Level::kInfo)) return;  // not even the fields are built
   log::info("audit", {{"event", e.type},
                       {"outcome", e.outcome},
                       {"actor", e.actor_id},

@@ -54,7 +54,8 @@ Result<Tokens> SessionService::issue(const identity::User& user, const Session& 
 }
 
 Result<Tokens> SessionService::start(const identity::User& user, std::vector<std::string> amr,
-                                     const ClientInfo& client) {
+                                     const ClientInfo& client,
+                                     std::optional<audit::Event> started) {
   const auto now = clock_.now();
   Session s;
   s.id = new_uuid_v7(clock_, random_);
@@ -72,7 +73,15 @@ Result<Tokens> SessionService::start(const identity::User& user, std::vector<std
   rt.user_id = user.id;
   rt.created_at = now;
   rt.expires_at = std::min(now + options_.refresh_ttl, s.expires_at);
-  if (auto st = sessions_.create(s, rt); !st) return st.error();
+  if (started) started->details["session_id"] = s.id;
+  auto stored = uow_.run([&]() -> Status {
+    // The event first: where a failed statement fails the rest of the transaction
+    // (PostgreSQL, whose COMMIT then quietly rolls back), the session fails with it, rather than
+    // tokens being handed out for a session that was never stored.
+    if (started) audit_.record(*started);
+    return sessions_.create(s, rt);
+  });
+  if (!stored) return stored.error();
   return issue(user, s, std::move(token));
 }
 

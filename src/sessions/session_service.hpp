@@ -48,8 +48,12 @@ class SessionService {
                  AccessTokenMinter& minter, RevocationList& revocations, audit::AuditSink& audit,
                  const Clock& clock, Random& random, SessionOptions options);
 
+  // Starts a session for `user`. `started`, the audit event of the sign-in, is recorded in the
+  // same unit of work (one transaction) with "session_id" added to its details: the session and
+  // its event are stored together or not at all, for the cost of one commit.
   Result<Tokens> start(const identity::User& user, std::vector<std::string> amr,
-                       const ClientInfo& client);
+                       const ClientInfo& client,
+                       std::optional<audit::Event> started = std::nullopt);
   Result<Tokens> refresh(std::string_view refresh_token, const ClientInfo& client);
   // The session a refresh token belongs to (for logout by refresh token); kInvalidRefreshToken
   // when unknown.

@@ -50,6 +50,31 @@ TEST_F(SessionServiceTest, StartIssuesOpaque256BitRefreshToken) {
   EXPECT_FALSE(repo_.find_refresh(t->refresh_token).value().has_value());
 }
 
+TEST_F(SessionServiceTest, StartRecordsItsEventWithTheSessionInOneUnitOfWork) {
+  auto t = service_.start(user_, {"pwd"}, client_,
+                          audit::Event{.type = "login",
+                                       .outcome = "success",
+                                       .subject_id = user_.id,
+                                       .details = {{"method", "password"}}});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(uow_.runs, 1);
+  ASSERT_EQ(audit_.count("login"), 1u);
+  EXPECT_EQ(audit_.events.back().details.value("session_id", ""), t->session_id);
+  EXPECT_EQ(audit_.events.back().details.value("method", ""), "password");
+  EXPECT_TRUE(repo_.find(t->session_id).value().has_value());
+}
+
+TEST_F(SessionServiceTest, StartWhoseUnitOfWorkFailsStoresNothingAndIssuesNoTokens) {
+  uow_.fail_next = 1;
+  auto t =
+      service_.start(user_, {"pwd"}, client_, audit::Event{.type = "login", .outcome = "success"});
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(audit_.count("login"), 0u);
+  EXPECT_TRUE(repo_.list_active(user_.id, clock_.now()).value().empty());
+  EXPECT_EQ(minter_.count, 0);
+}
+
 TEST_F(SessionServiceTest, RefreshRotates) {
   auto first = service_.start(user_, {"pwd"}, client_);
   ASSERT_TRUE(first);

@@ -6,9 +6,11 @@
 #include <atomic>
 #include <thread>
 
+#include "audit/audit_log.hpp"
 #include "common/clock.hpp"
 #include "common/ids.hpp"
 #include "common/random.hpp"
+#include "store/admin_repositories.hpp"
 #include "store/repositories.hpp"
 #include "store/store_test_support.hpp"
 
@@ -125,6 +127,33 @@ TEST_P(UnitOfWorkContract, RepositoryTransactionsInsideAUnitJoinIt) {
   ASSERT_TRUE(found);
   EXPECT_FALSE(found->has_value());
   EXPECT_FALSE(exists("s@example.com"));
+}
+
+TEST_P(UnitOfWorkContract, AnAuditEventRecordedInsideAUnitCommitsOrRollsBackWithIt) {
+  // SessionService::start records the sign-in's event in the unit that stores the session.
+  auto events = make_audit_repository(t_.db());
+  audit::LogAuditSink log;
+  audit::StoreAuditSink sink(log, clock_, random_);
+  sink.attach(events.get());
+  auto stored = [&](const std::string& type) {
+    auto found = events->query({.type = type});
+    EXPECT_TRUE(found);
+    return found ? found->size() : 0u;
+  };
+  auto refused = uow_->run([&]() -> Status {
+    sink.record({.type = "login", .outcome = "success", .details = {{"try", 1}}});
+    if (auto r = users_->create(make_user("r@example.com")); !r) return r;
+    return Error::make(ErrorCode::kInvalidField, "refused");
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(stored("login"), 0u);
+  auto committed = uow_->run([&]() -> Status {
+    sink.record({.type = "login", .outcome = "success", .details = {{"try", 2}}});
+    return users_->create(make_user("c@example.com"));
+  });
+  ASSERT_TRUE(committed) << committed.error().log_detail;
+  EXPECT_EQ(stored("login"), 1u);
+  EXPECT_TRUE(exists("c@example.com"));
 }
 
 TEST_P(UnitOfWorkContract, OtherThreadsDoNotJoin) {

@@ -154,15 +154,15 @@ Result<LoginOutcome> LoginFlow::run(const LoginRequest& request) {
       return LoginOutcome{std::nullopt, std::move(*challenge)};
     }
   }
-  auto tokens = sessions_.start(user, {"pwd"}, request.client);
+  auto tokens = sessions_.start(user, {"pwd"}, request.client,
+                                audit::Event{.type = "login",
+                                             .outcome = "success",
+                                             .actor_id = user.id,
+                                             .subject_id = user.id,
+                                             .ip = request.client.ip,
+                                             .user_agent = request.client.user_agent,
+                                             .details = {{"method", "password"}}});
   if (!tokens) return tokens.error();
-  audit_.record({.type = "login",
-                 .outcome = "success",
-                 .actor_id = user.id,
-                 .subject_id = user.id,
-                 .ip = request.client.ip,
-                 .user_agent = request.client.user_agent,
-                 .details = {{"session_id", tokens->session_id}, {"method", "password"}}});
   return LoginOutcome{std::move(*tokens), std::nullopt};
 }
 

@@ -339,11 +339,9 @@ Result<sessions::Tokens> MfaFlow::verify(const std::string& mfa_token, const std
     amr.push_back(amr_method);
   }
   amr.push_back("mfa");
-  auto tokens = sessions_.start(*user, amr, client);
-  if (!tokens) return tokens.error();
   event.outcome = "success";
-  event.details["session_id"] = tokens->session_id;
-  audit_.record(event);
+  auto tokens = sessions_.start(*user, amr, client, std::move(event));
+  if (!tokens) return tokens.error();
   if (amr_method == "recovery_code") {
     notify(*user, "recovery_code_used", client, "mfa.recovery_code_used");
   }

@@ -203,15 +203,15 @@ Result<LoginOutcome> PhoneFlow::finish_login(const std::string& phone, const std
     if (!challenge) return challenge.error();
     if (*challenge) return LoginOutcome{std::nullopt, std::move(*challenge)};
   }
-  auto tokens = sessions_.start(user, {"sms"}, client);
+  auto tokens = sessions_.start(user, {"sms"}, client,
+                                audit::Event{.type = "login",
+                                             .outcome = "success",
+                                             .actor_id = user.id,
+                                             .subject_id = user.id,
+                                             .ip = client.ip,
+                                             .user_agent = client.user_agent,
+                                             .details = {{"method", "sms"}}});
   if (!tokens) return tokens.error();
-  audit_.record({.type = "login",
-                 .outcome = "success",
-                 .actor_id = user.id,
-                 .subject_id = user.id,
-                 .ip = client.ip,
-                 .user_agent = client.user_agent,
-                 .details = {{"session_id", tokens->session_id}, {"method", "sms"}}});
   return LoginOutcome{std::move(*tokens), std::nullopt};
 }
 

@@ -234,17 +234,16 @@ SocialOutcome SocialFlow::callback(const std::string& provider_id, const SocialC
       return out;
     }
   }
-  auto tokens = sessions_.start(*user, amr, cb.client);
+  auto tokens =
+      sessions_.start(*user, amr, cb.client,
+                      audit::Event{.type = "login",
+                                   .outcome = "success",
+                                   .actor_id = user->id,
+                                   .subject_id = user->id,
+                                   .ip = cb.client.ip,
+                                   .user_agent = cb.client.user_agent,
+                                   .details = {{"method", "social"}, {"provider", provider_id}}});
   if (!tokens) return fail(tokens.error());
-  audit_.record(
-      {.type = "login",
-       .outcome = "success",
-       .actor_id = user->id,
-       .subject_id = user->id,
-       .ip = cb.client.ip,
-       .user_agent = cb.client.user_agent,
-       .details = {
-           {"session_id", tokens->session_id}, {"method", "social"}, {"provider", provider_id}}});
   out.tokens = std::move(*tokens);
   return out;
 }

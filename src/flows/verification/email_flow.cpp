@@ -148,7 +148,14 @@ Result<VerifyEmailOutcome> EmailFlow::complete(const Verification& row,
     auto user = users_.find_by_id(row.user_id);
     if (!user) return user.error();
     if (*user && (*user)->state == identity::AccountState::kActive) {
-      auto tokens = sessions_.start(**user, {"email"}, client);
+      auto tokens = sessions_.start(**user, {"email"}, client,
+                                    audit::Event{.type = "login",
+                                                 .outcome = "success",
+                                                 .actor_id = row.user_id,
+                                                 .subject_id = row.user_id,
+                                                 .ip = client.ip,
+                                                 .user_agent = client.user_agent,
+                                                 .details = {{"method", "email_link"}}});
       if (!tokens) return tokens.error();
       done->tokens = std::move(*tokens);
     }

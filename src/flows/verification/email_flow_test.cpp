@@ -322,6 +322,12 @@ TEST_F(EmailFlowTest, LoginAfterVerificationStartsASession) {
   ASSERT_TRUE(done->tokens);
   EXPECT_EQ(minter_.last.amr, std::vector<std::string>{"email"});
   EXPECT_TRUE(minter_.last.email_verified);
+  // The sign-in is audited like any other, with its session.
+  ASSERT_EQ(audit_.count("login"), 1u);
+  const auto& login = audit_.events.back();
+  EXPECT_EQ(login.outcome, "success");
+  EXPECT_EQ(login.details.value("method", ""), "email_link");
+  EXPECT_EQ(login.details.value("session_id", ""), done->tokens->session_id);
 }
 
 TEST_F(EmailFlowTest, AFailedUnitOfWorkCreatesNoAccount) {
