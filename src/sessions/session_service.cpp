@@ -24,6 +24,17 @@ Error invalid_refresh() {
 
 }  // namespace
 
+audit::Event sign_in_event(const identity::User& user, const ClientInfo& client,
+                           std::string method) {
+  return {.type = "login",
+          .outcome = "success",
+          .actor_id = user.id,
+          .subject_id = user.id,
+          .ip = client.ip,
+          .user_agent = client.user_agent,
+          .details = {{"method", std::move(method)}}};
+}
+
 SessionService::SessionService(SessionRepository& sessions, identity::UserRepository& users,
                                UnitOfWork& uow, AccessTokenMinter& minter,
                                RevocationList& revocations, audit::AuditSink& audit,

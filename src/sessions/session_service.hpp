@@ -42,6 +42,11 @@ struct Tokens {
   std::string user_id;
 };
 
+// The audit event of a successful sign-in by `method` ("password", "sms", "social",
+// "email_link"), for SessionService::start: the user acts on their own account.
+audit::Event sign_in_event(const identity::User& user, const ClientInfo& client,
+                           std::string method);
+
 class SessionService {
  public:
   SessionService(SessionRepository& sessions, identity::UserRepository& users, UnitOfWork& uow,

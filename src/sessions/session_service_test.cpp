@@ -51,23 +51,24 @@ TEST_F(SessionServiceTest, StartIssuesOpaque256BitRefreshToken) {
 }
 
 TEST_F(SessionServiceTest, StartRecordsItsEventWithTheSessionInOneUnitOfWork) {
-  auto t = service_.start(user_, {"pwd"}, client_,
-                          audit::Event{.type = "login",
-                                       .outcome = "success",
-                                       .subject_id = user_.id,
-                                       .details = {{"method", "password"}}});
+  auto t = service_.start(user_, {"pwd"}, client_, sign_in_event(user_, client_, "password"));
   ASSERT_TRUE(t);
   EXPECT_EQ(uow_.runs, 1);
   ASSERT_EQ(audit_.count("login"), 1u);
-  EXPECT_EQ(audit_.events.back().details.value("session_id", ""), t->session_id);
-  EXPECT_EQ(audit_.events.back().details.value("method", ""), "password");
+  const auto& e = audit_.events.back();
+  EXPECT_EQ(e.outcome, "success");
+  EXPECT_EQ(e.actor_id, user_.id);
+  EXPECT_EQ(e.subject_id, user_.id);
+  EXPECT_EQ(e.ip, client_.ip);
+  EXPECT_EQ(e.user_agent, client_.user_agent);
+  EXPECT_EQ(e.details.value("session_id", ""), t->session_id);
+  EXPECT_EQ(e.details.value("method", ""), "password");
   EXPECT_TRUE(repo_.find(t->session_id).value().has_value());
 }
 
 TEST_F(SessionServiceTest, StartWhoseUnitOfWorkFailsStoresNothingAndIssuesNoTokens) {
   uow_.fail_next = 1;
-  auto t =
-      service_.start(user_, {"pwd"}, client_, audit::Event{.type = "login", .outcome = "success"});
+  auto t = service_.start(user_, {"pwd"}, client_, sign_in_event(user_, client_, "password"));
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(audit_.count("login"), 0u);

@@ -155,13 +155,7 @@ Result<LoginOutcome> LoginFlow::run(const LoginRequest& request) {
     }
   }
   auto tokens = sessions_.start(user, {"pwd"}, request.client,
-                                audit::Event{.type = "login",
-                                             .outcome = "success",
-                                             .actor_id = user.id,
-                                             .subject_id = user.id,
-                                             .ip = request.client.ip,
-                                             .user_agent = request.client.user_agent,
-                                             .details = {{"method", "password"}}});
+                                sessions::sign_in_event(user, request.client, "password"));
   if (!tokens) return tokens.error();
   return LoginOutcome{std::move(*tokens), std::nullopt};
 }

@@ -203,14 +203,8 @@ Result<LoginOutcome> PhoneFlow::finish_login(const std::string& phone, const std
     if (!challenge) return challenge.error();
     if (*challenge) return LoginOutcome{std::nullopt, std::move(*challenge)};
   }
-  auto tokens = sessions_.start(user, {"sms"}, client,
-                                audit::Event{.type = "login",
-                                             .outcome = "success",
-                                             .actor_id = user.id,
-                                             .subject_id = user.id,
-                                             .ip = client.ip,
-                                             .user_agent = client.user_agent,
-                                             .details = {{"method", "sms"}}});
+  auto tokens =
+      sessions_.start(user, {"sms"}, client, sessions::sign_in_event(user, client, "sms"));
   if (!tokens) return tokens.error();
   return LoginOutcome{std::move(*tokens), std::nullopt};
 }

@@ -234,15 +234,9 @@ SocialOutcome SocialFlow::callback(const std::string& provider_id, const SocialC
       return out;
     }
   }
-  auto tokens =
-      sessions_.start(*user, amr, cb.client,
-                      audit::Event{.type = "login",
-                                   .outcome = "success",
-                                   .actor_id = user->id,
-                                   .subject_id = user->id,
-                                   .ip = cb.client.ip,
-                                   .user_agent = cb.client.user_agent,
-                                   .details = {{"method", "social"}, {"provider", provider_id}}});
+  auto event = sessions::sign_in_event(*user, cb.client, "social");
+  event.details["provider"] = provider_id;
+  auto tokens = sessions_.start(*user, amr, cb.client, std::move(event));
   if (!tokens) return fail(tokens.error());
   out.tokens = std::move(*tokens);
   return out;

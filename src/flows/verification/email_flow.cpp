@@ -149,13 +149,7 @@ Result<VerifyEmailOutcome> EmailFlow::complete(const Verification& row,
     if (!user) return user.error();
     if (*user && (*user)->state == identity::AccountState::kActive) {
       auto tokens = sessions_.start(**user, {"email"}, client,
-                                    audit::Event{.type = "login",
-                                                 .outcome = "success",
-                                                 .actor_id = row.user_id,
-                                                 .subject_id = row.user_id,
-                                                 .ip = client.ip,
-                                                 .user_agent = client.user_agent,
-                                                 .details = {{"method", "email_link"}}});
+                                    sessions::sign_in_event(**user, client, "email_link"));
       if (!tokens) return tokens.error();
       done->tokens = std::move(*tokens);
     }
