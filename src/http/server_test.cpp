@@ -162,12 +162,6 @@ struct RunningServer {
   std::atomic<bool> finished{false};
 };
 
-tcp::socket connect_to(asio::io_context& ioc, unsigned short port) {
-  tcp::socket socket(ioc);
-  socket.connect({asio::ip::make_address("127.0.0.1"), port});
-  return socket;
-}
-
 std::string get(std::string_view target) {
   return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n\r\n";
 }
@@ -179,119 +173,110 @@ bhttp::response<bhttp::string_body> read_response(tcp::socket& socket, beast::fl
   return parser.release();
 }
 
-TEST(Server, AnswersWrittenByAnotherThreadKeepTheConnectionForTheNextRequest) {
-  ThreadedHandler handler;
-  RunningServer running(handler);
-  asio::io_context ioc;
-  auto socket = connect_to(ioc, running.server->port());
-  beast::flat_buffer buf;
+class ServerTest : public ::testing::Test {
+ protected:
+  // A new connection that has sent `requests`, to the server (started on first use, with
+  // options_).
+  tcp::socket send(const std::string& requests) {
+    if (!running_) running_.emplace(handler_, options_);
+    tcp::socket socket(ioc_);
+    socket.connect({asio::ip::make_address("127.0.0.1"), running_->server->port()});
+    asio::write(socket, asio::buffer(requests));
+    return socket;
+  }
+  std::string body_from(tcp::socket& socket) { return read_response(socket, buf_).body(); }
+  // Whether the server closed the connection (nothing more to read).
+  static bool closed(tcp::socket& socket) {
+    beast::error_code ec;
+    char byte = 0;
+    asio::read(socket, asio::buffer(&byte, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  ThreadedHandler handler_;
+  ServerOptions options_;
+  asio::io_context ioc_;
+  beast::flat_buffer buf_;
+  std::optional<RunningServer> running_;  // stopped first: it uses the handler
+};
+
+TEST_F(ServerTest, AnswersWrittenByAnotherThreadKeepTheConnectionForTheNextRequest) {
+  auto socket = send("");
   for (const std::string target : {"/one", "/two", "/three"}) {
     asio::write(socket, asio::buffer(get(target)));
-    auto res = read_response(socket, buf);
+    auto res = read_response(socket, buf_);
     EXPECT_EQ(res.result(), bhttp::status::ok);
     EXPECT_EQ(res.body(), "answer to " + target);
     EXPECT_TRUE(res.keep_alive());
   }
 }
 
-TEST(Server, TheAnsweringThreadWritesTheAnswerWithoutWaitingForAnIOThread) {
-  ThreadedHandler handler;
-  RunningServer running(handler);  // one I/O thread
-  asio::io_context ioc;
-  auto held = connect_to(ioc, running.server->port());
-  asio::write(held, asio::buffer(get("/hold")));
-  handler.wait_held();
-  auto blocker = connect_to(ioc, running.server->port());
-  asio::write(blocker, asio::buffer(get("/block-io")));
-  handler.wait_io_blocked();  // the only I/O thread is stuck in handle()
-  handler.release();          // the handler's thread answers "/hold"
+TEST_F(ServerTest, TheAnsweringThreadWritesTheAnswerWithoutWaitingForAnIOThread) {
+  auto held = send(get("/hold"));  // the server has one I/O thread
+  handler_.wait_held();
+  auto blocker = send(get("/block-io"));
+  handler_.wait_io_blocked();  // the only I/O thread is stuck in handle()
+  handler_.release();          // the handler's thread answers "/hold"
   auto answer = std::async(std::launch::async, [&held] {
     beast::flat_buffer buf;
     return read_response(held, buf).body();
   });
   const bool arrived = answer.wait_for(5s) == std::future_status::ready;
-  handler.release_io();
+  handler_.release_io();
   EXPECT_TRUE(arrived) << "the answer waited for the I/O thread";
   EXPECT_EQ(answer.get(), "answer to /hold");
-  beast::flat_buffer buf;
-  EXPECT_EQ(read_response(blocker, buf).body(), "answer to /block-io");
+  EXPECT_EQ(body_from(blocker), "answer to /block-io");
 }
 
-TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
-  ThreadedHandler handler;
-  RunningServer running(handler);
-  asio::io_context ioc;
-  auto socket = connect_to(ioc, running.server->port());
-  asio::write(socket, asio::buffer(get("/a") + get("/b") + get("/c")));
-  beast::flat_buffer buf;
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  auto socket = send(get("/a") + get("/b") + get("/c"));
   for (const std::string target : {"/a", "/b", "/c"}) {
-    EXPECT_EQ(read_response(socket, buf).body(), "answer to " + target);
+    EXPECT_EQ(body_from(socket), "answer to " + target);
   }
 }
 
-TEST(Server, AnAnswerLargerThanTheSocketTakesIsWrittenWholeToASlowReader) {
-  ThreadedHandler handler;
-  RunningServer running(handler);
-  asio::io_context ioc;
-  auto socket = connect_to(ioc, running.server->port());
-  asio::write(socket, asio::buffer(get("/big")));
+TEST_F(ServerTest, AnAnswerLargerThanTheSocketTakesIsWrittenWholeToASlowReader) {
+  auto socket = send(get("/big"));
   // Not reading for a while: the socket's buffers fill and the rest of the answer waits.
   std::this_thread::sleep_for(300ms);
-  beast::flat_buffer buf;
-  auto res = read_response(socket, buf);
-  ASSERT_EQ(res.body().size(), ThreadedHandler::kBigBody);
-  EXPECT_EQ(res.body().find_first_not_of('x'), std::string::npos);
+  const auto body = body_from(socket);
+  ASSERT_EQ(body.size(), ThreadedHandler::kBigBody);
+  EXPECT_EQ(body.find_first_not_of('x'), std::string::npos);
   // And the connection carries on.
   asio::write(socket, asio::buffer(get("/after")));
-  EXPECT_EQ(read_response(socket, buf).body(), "answer to /after");
+  EXPECT_EQ(body_from(socket), "answer to /after");
 }
 
-TEST(Server, StopLetsARequestBeingAnsweredFinishThenClosesItsConnection) {
-  ThreadedHandler handler;
-  RunningServer running(handler);
-  asio::io_context ioc;
-  auto socket = connect_to(ioc, running.server->port());
-  asio::write(socket, asio::buffer(get("/hold")));
-  handler.wait_held();
-  running.server->stop();
+TEST_F(ServerTest, StopLetsARequestBeingAnsweredFinishThenClosesItsConnection) {
+  auto socket = send(get("/hold"));
+  handler_.wait_held();
+  running_->server->stop();
   std::this_thread::sleep_for(100ms);
-  EXPECT_FALSE(running.finished);  // waiting for the answer
-  handler.release();
-  beast::flat_buffer buf;
-  auto res = read_response(socket, buf);
+  EXPECT_FALSE(running_->finished);  // waiting for the answer
+  handler_.release();
+  auto res = read_response(socket, buf_);
   EXPECT_EQ(res.body(), "answer to /hold");
   EXPECT_FALSE(res.keep_alive());
-  beast::error_code ec;
-  char byte = 0;
-  asio::read(socket, asio::buffer(&byte, 1), ec);
-  EXPECT_EQ(ec, asio::error::eof);
-  running.join();
-  EXPECT_TRUE(running.finished);
+  EXPECT_TRUE(closed(socket));
+  running_->join();
+  EXPECT_TRUE(running_->finished);
 }
 
-TEST(Server, AnAnswerAfterTheShutdownGraceIsDroppedAndTheServerWaitsForIt) {
-  ThreadedHandler handler;
-  ServerOptions options;
-  options.shutdown_grace = 1s;
-  RunningServer running(handler, options);
-  asio::io_context ioc;
-  auto socket = connect_to(ioc, running.server->port());
-  asio::write(socket, asio::buffer(get("/hold")));
-  handler.wait_held();
+TEST_F(ServerTest, AnAnswerAfterTheShutdownGraceIsDroppedAndTheServerWaitsForIt) {
+  options_.shutdown_grace = 1s;
+  auto socket = send(get("/hold"));
+  handler_.wait_held();
   const auto stopped = std::chrono::steady_clock::now();
-  running.server->stop();
+  running_->server->stop();
   // The connection is cut at the deadline, without an answer.
-  beast::error_code ec;
-  char byte = 0;
-  asio::read(socket, asio::buffer(&byte, 1), ec);
-  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_TRUE(closed(socket));
   EXPECT_GE(std::chrono::steady_clock::now() - stopped, 900ms);
   // run() has not returned: the handler still holds the request.
   std::this_thread::sleep_for(100ms);
-  EXPECT_FALSE(running.finished);
-  handler.release();  // its answer now finds the connection cut
-  running.join();
-  EXPECT_TRUE(running.finished);
+  EXPECT_FALSE(running_->finished);
+  handler_.release();  // its answer now finds the connection cut
+  running_->join();
+  EXPECT_TRUE(running_->finished);
 }
 
 }  // namespace
