@@ -136,7 +136,9 @@ TEST_P(UnitOfWorkContract, AnAuditEventRecordedInsideAUnitCommitsOrRollsBackWith
   audit::StoreAuditSink sink(log, clock_, random_);
   sink.attach(events.get());
   auto stored = [&](const std::string& type) {
-    auto found = events->query({.type = type});
+    audit::AuditQuery query;
+    query.type = type;
+    auto found = events->query(query);
     EXPECT_TRUE(found);
     return found ? found->size() : 0u;
   };
