@@ -241,6 +241,8 @@ void Core::open_database(bool migrate) {
   options.pool_size = static_cast<std::size_t>(config.database.pool_size);
   options.statement_timeout = config.database.statement_timeout;
   options.lease_wait = config.database.pool_wait;
+  options.breaker_threshold = static_cast<std::size_t>(config.database.breaker_threshold);
+  options.breaker_cooldown = config.database.breaker_cooldown;
   database = store::Database::open(options);
   if (migrate) {
     if (auto st = database->migrate(); !st) {

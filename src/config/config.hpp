@@ -39,6 +39,11 @@ struct DatabaseConfig {
   std::chrono::seconds statement_timeout{10};
   // How long a request waits for a free pooled connection before it fails with 503.
   std::chrono::seconds pool_wait{5};
+  // Circuit breaker (store/circuit_breaker.hpp): after this many database operations in a row
+  // lost their connection, requests that need the database fail at once with 503 for
+  // breaker_cooldown, then one goes through as a trial. 0 turns it off.
+  int breaker_threshold = 5;
+  std::chrono::seconds breaker_cooldown{2};
 };
 
 // Shared fast state (counters, one-time-code attempts, revoked sessions). "memory" keeps it in

@@ -31,6 +31,8 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.password.hash_concurrency, 0);
   EXPECT_EQ(c.database.statement_timeout, std::chrono::seconds(10));
   EXPECT_EQ(c.database.pool_wait, std::chrono::seconds(5));
+  EXPECT_EQ(c.database.breaker_threshold, 5);
+  EXPECT_EQ(c.database.breaker_cooldown, std::chrono::seconds(2));
   EXPECT_EQ(c.server.shutdown_grace, std::chrono::seconds(10));
 }
 
@@ -44,6 +46,19 @@ TEST(Config, DatabaseTimeoutsFromFileAndEnvironment) {
   s.env = {{"LATCHKEY_DATABASE_STATEMENT_TIMEOUT", "1m"}};
   EXPECT_EQ(load(s).database.statement_timeout, std::chrono::seconds(60));
   std::remove(file.c_str());
+}
+
+TEST(Config, DatabaseCircuitBreaker) {
+  Sources s;
+  s.env = {{"LATCHKEY_DATABASE_BREAKER_THRESHOLD", "0"},
+           {"LATCHKEY_DATABASE_BREAKER_COOLDOWN", "30s"}};
+  auto c = load(s);
+  EXPECT_EQ(c.database.breaker_threshold, 0);
+  EXPECT_EQ(c.database.breaker_cooldown, std::chrono::seconds(30));
+  s.env = {{"LATCHKEY_DATABASE_BREAKER_THRESHOLD", "-1"}};
+  EXPECT_THROW(load(s), ConfigError);
+  s.env = {{"LATCHKEY_DATABASE_BREAKER_COOLDOWN", "0s"}};
+  EXPECT_THROW(load(s), ConfigError);
 }
 
 TEST(Config, PrecedenceFileThenEnvThenFlags) {

@@ -11,6 +11,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "common/log.hpp"
+#include "store/circuit_breaker.hpp"
 #include "store/database_url.hpp"
 #include "store/migrations.hpp"
 #include "store/sql_support.hpp"
@@ -270,6 +272,9 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
   db->lease_wait_ = options.lease_wait;
   db->pool_ = std::make_unique<soci::connection_pool>(size);
   db->last_used_.assign(size, std::chrono::steady_clock::now());
+  db->lost_ = std::make_unique<bool[]>(size);
+  db->breaker_ = std::make_unique<CircuitBreaker>(CircuitBreaker::Options{
+      .threshold = options.breaker_threshold, .cooldown = options.breaker_cooldown});
   const ConnectLimits limits = connect_limits(options.statement_timeout);
   const std::string connect = soci_connect_string(*parsed, limits);
   if (db->dialect_ == Dialect::kMysql) {
@@ -308,6 +313,8 @@ std::unique_ptr<Database> Database::open(const DatabaseOptions& options) {
   }
   return db;
 }
+
+Database::Database() = default;
 
 Database::~Database() {
   checkpointer_.reset();     // unhooks the writer and joins the thread
@@ -359,6 +366,7 @@ Error Database::error_from(soci::session& sql, const std::exception& e, std::str
       // wait connect_timeout more for its 503. The session's next user reconnects it (lease(),
       // reopen_if_closed()).
       disconnect(sql);
+      note_lost(sql);
       return Error{ErrorCode::kUnavailable, "database unavailable", {}, 1, std::move(detail)};
     case Failure::kTransient:
       return Error{ErrorCode::kUnavailable, "database busy", {}, 1, std::move(detail)};
@@ -380,6 +388,7 @@ Status Database::reconnect(soci::session& sql, std::string_view operation) {
     // It also matters for a proxy session (`soci::session sql(pool)`): soci's reconnect() deleted
     // the pooled session's backend and threw before updating the proxy, left pointing at it.
     disconnect(sql);
+    note_lost(sql);
     return Error{ErrorCode::kUnavailable,
                  "database unavailable",
                  {},
@@ -401,8 +410,25 @@ Status Database::reopen_if_closed(soci::session& sql, std::string_view operation
   return reconnect(sql, operation);
 }
 
+void Database::note_lost(const soci::session& sql) noexcept {
+  if (breaker_->failure(std::chrono::steady_clock::now())) {
+    try {
+      log::warn(
+          "database: circuit breaker open: connections failed repeatedly; operations fail "
+          "at once with 503 until a trial gets through",
+          {{"url", redacted_url_}});
+    } catch (...) {  // a log line is not worth terminating for
+    }
+  }
+  for (std::size_t i = 0; i < pool_size_; ++i) {
+    if (&pool_->at(i) == &sql) lost_[i] = true;
+  }
+}
+
 Database::Lease::Lease(Database& db, std::size_t position)
-    : db_(&db), position_(position), sql_(&db.pool_->at(position)) {}
+    : db_(&db), position_(position), sql_(&db.pool_->at(position)) {
+  db.lost_[position] = false;
+}
 
 Database::Lease::Lease(Lease&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)), position_(other.position_), sql_(other.sql_) {}
@@ -416,27 +442,46 @@ void Database::Lease::watch(std::string_view operation) {
 Database::Lease::~Lease() {
   if (db_ == nullptr) return;
   if (db_->watchdog_ != nullptr) db_->watchdog_->disarm(position_);
+  // The database answered whatever this lease asked, unless it lost its connection (that
+  // failure was counted by note_lost).
+  if (!db_->lost_[position_] && db_->breaker_->success()) {
+    log::info("database: circuit breaker closed: the database answers again",
+              {{"url", db_->redacted_url_}});
+  }
   db_->last_used_[position_] = std::chrono::steady_clock::now();
   db_->pool_->give_back(position_);
 }
 
-Result<Database::Lease> Database::lease(std::string_view operation) {
+Result<Database::Lease> Database::lease_within(std::string_view operation,
+                                               std::chrono::milliseconds wait) {
+  const auto pass = breaker_->admit(std::chrono::steady_clock::now());
+  if (!pass.allowed) {
+    return Error{ErrorCode::kUnavailable,
+                 "database unavailable",
+                 {},
+                 pass.retry_after,
+                 std::string(operation) +
+                     ": circuit breaker open (connections to the database failed repeatedly)"};
+  }
   std::size_t pos = 0;
-  if (!pool_->try_lease(pos, static_cast<int>(lease_wait_.count()))) {
+  if (!pool_->try_lease(pos, static_cast<int>(wait.count()))) {
+    if (pass.trial) breaker_->abandon_trial(std::chrono::steady_clock::now());
     return Error{ErrorCode::kUnavailable,
                  "database unavailable",
                  {},
                  1,
                  std::string(operation) + ": no pooled connection free within " +
-                     std::to_string(lease_wait_.count()) + " ms"};
+                     std::to_string(wait.count()) + " ms"};
   }
   Lease lease(*this, pos);
   soci::session& sql = lease.session();
   const bool closed = sql.get_backend() == nullptr;
   if (!closed) lease.watch(operation);  // the idle ping below may meet a hung server
+  // The breaker's trial is pinged whatever its idle time: it decides whether the circuit closes.
   const bool unusable =
       closed || (dialect_ != Dialect::kSqlite &&
-                 std::chrono::steady_clock::now() - last_used_[pos] >= kIdleCheck && !alive(sql));
+                 (pass.trial || std::chrono::steady_clock::now() - last_used_[pos] >= kIdleCheck) &&
+                 !alive(sql));
   if (unusable) {
     if (Status st = reconnect(sql, operation); !st) return std::move(st).error();
     lease.watch(operation);  // a new socket
@@ -445,18 +490,9 @@ Result<Database::Lease> Database::lease(std::string_view operation) {
 }
 
 Status Database::ping() {
-  std::size_t pos = 0;
-  if (!pool_->try_lease(pos, 2000)) {
-    return Error{ErrorCode::kUnavailable,
-                 "database unavailable",
-                 {},
-                 1,
-                 "ping: no pooled connection free within 2 s"};
-  }
-  Lease lease(*this, pos);
-  soci::session& sql = lease.session();
-  if (Status st = reopen_if_closed(sql, "ping"); !st) return st;
-  lease.watch("ping");
+  auto lease = lease_within("ping", std::chrono::milliseconds(2000));
+  if (!lease) return std::move(lease).error();
+  soci::session& sql = lease->session();
   try {
     int one = 0;
     sql << "SELECT 1", soci::into(one);

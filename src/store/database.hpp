@@ -33,6 +33,7 @@ class session;
 
 namespace latchkey::store {
 
+class CircuitBreaker;
 class StatementCache;
 class StatementWatchdog;
 class WalCheckpointer;
@@ -53,6 +54,11 @@ struct DatabaseOptions {
   // timeouts are set from it; and connecting gives up after it on both (connect_limits in
   // database_url.hpp).
   std::chrono::milliseconds statement_timeout{10000};
+  // The circuit breaker (circuit_breaker.hpp): after this many operations in a row lost their
+  // connection, operations fail at once with 503 for `breaker_cooldown`, then one is let
+  // through as a trial. 0 turns it off. database.breaker_threshold / database.breaker_cooldown.
+  std::size_t breaker_threshold = 5;
+  std::chrono::milliseconds breaker_cooldown{2000};
 };
 
 // The URL with its password replaced by "***" (for `config check` and logs). Text that does not
@@ -89,8 +95,12 @@ class Database {
   // Versions known to this binary, ascending.
   static std::vector<std::string> known_versions();
 
-  // A trivial round trip on a pooled connection (for /readyz). kUnavailable when it fails.
+  // A trivial round trip on a pooled connection (for /readyz). kUnavailable when it fails, and
+  // at once while the circuit breaker is open.
   Status ping();
+
+  // The circuit breaker every lease passes (for tests and logs).
+  const CircuitBreaker& breaker() const noexcept { return *breaker_; }
 
   // The pool (tests lease sessions from it directly: `soci::session sql(db.pool());`).
   soci::connection_pool& pool() noexcept { return *pool_; }
@@ -122,8 +132,11 @@ class Database {
   // reconnected when its connection died (the database restarted while it sat in the pool), so
   // that an operation does not fail on a stale connection. On PostgreSQL the lease's operation
   // (the ping included) runs under the statement watchdog. kUnavailable (the session given back)
-  // when no session became free in time or the database cannot be reached.
-  Result<Lease> lease(std::string_view operation);
+  // when no session became free in time or the database cannot be reached, and at once, with a
+  // retry_after, while the circuit breaker is open: a lease that loses its connection (here or
+  // through error_from) counts as a failure, any other one as a success; the breaker's
+  // half-open trial is always pinged first.
+  Result<Lease> lease(std::string_view operation) { return lease_within(operation, lease_wait_); }
   static constexpr std::chrono::milliseconds kIdleCheck{1000};
   std::size_t pool_size() const noexcept { return pool_size_; }
 
@@ -165,7 +178,11 @@ class Database {
   bool is_unique_violation(const std::exception& e) const;
 
  private:
-  Database() = default;
+  Database();
+  Result<Lease> lease_within(std::string_view operation, std::chrono::milliseconds wait);
+  // `sql` lost its connection (or could not get one): a failure for the circuit breaker, and
+  // when `sql` is a pooled session, its lease will not count as a success.
+  void note_lost(const soci::session& sql) noexcept;
   std::string scrub(std::string text) const;
   // Reconnects `sql` and configures the new connection; on failure leaves it closed (no backend)
   // and returns kUnavailable.
@@ -181,6 +198,11 @@ class Database {
   // When each pooled session was last given back (by a Lease), by pool position. An entry is
   // only touched by the holder of that position's lease.
   std::vector<std::chrono::steady_clock::time_point> last_used_;
+  // Whether the lease of each pooled position lost its connection (note_lost); likewise only
+  // touched by the holder of that position's lease. Not vector<bool>: neighbours are written by
+  // different threads.
+  std::unique_ptr<bool[]> lost_;
+  std::unique_ptr<CircuitBreaker> breaker_;
   std::mutex write_mutex_;
   std::unique_ptr<soci::session> writer_;
   // SQLite: the statements kept on each pooled connection and on the writer (statements_for);

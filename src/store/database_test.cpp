@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "store/circuit_breaker.hpp"
 #include "store/database_url.hpp"
 #include "store/migrations.hpp"
 #include "store/repositories.hpp"
@@ -256,6 +257,96 @@ TEST(Transaction, EndsQuietlyWhenTheReconnectAfterALostConnectionFails) {
   int one = 0;
   sql << "SELECT 1", soci::into(one);
   EXPECT_EQ(one, 1);
+}
+
+// The circuit breaker (circuit_breaker.hpp) around leases: operations that lose their connection
+// (here: the connection is declared lost and its reconnect fails, the SQLite file's directory
+// being gone) open it; while it is open an operation fails at once, without trying the
+// database; after the cooldown one trial goes through, and the database answering closes it.
+TEST(DatabaseBreaker, OpensAfterLostConnectionsFailsFastAndATrialClosesIt) {
+  TempDir dir;
+  const auto cooldown = std::chrono::milliseconds(300);
+  auto db = Database::open({.url = "sqlite://" + (dir.path() / "gone" / "x.db").string(),
+                            .pool_size = 1,
+                            .breaker_threshold = 2,
+                            .breaker_cooldown = cooldown});
+  int ran = 0;
+  auto select_one = [&](soci::session& sql) -> Result<int> {
+    ++ran;
+    int one = 0;
+    sql << "SELECT 1", soci::into(one);
+    return one;
+  };
+  ASSERT_TRUE(with_session<Result<int>>(*db, "warm", select_one));
+  EXPECT_EQ(db->breaker().state(), CircuitBreaker::State::kClosed);
+
+  std::filesystem::remove_all(dir.path() / "gone");
+  {
+    auto lease = db->lease("first");
+    ASSERT_TRUE(lease);
+    db->error_from(lease->session(), LostConnection(), "first");  // failure 1
+  }  // a lease that lost its connection is no success
+  EXPECT_EQ(db->breaker().state(), CircuitBreaker::State::kClosed);
+  Result<int> second = with_session<Result<int>>(*db, "second", select_one);  // reconnect fails
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().log_detail.find("second: reconnect: "), std::string::npos);
+  EXPECT_EQ(db->breaker().state(), CircuitBreaker::State::kOpen);
+  EXPECT_EQ(db->breaker().openings(), 1u);
+
+  // Open: fails at once, even though the database is back, and /readyz's ping too.
+  std::filesystem::create_directories(dir.path() / "gone");
+  ran = 0;
+  Result<int> fast = with_session<Result<int>>(*db, "fast", select_one);
+  ASSERT_FALSE(fast);
+  EXPECT_EQ(fast.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(fast.error().message, "database unavailable");
+  ASSERT_TRUE(fast.error().retry_after.has_value());
+  EXPECT_GE(*fast.error().retry_after, 1);
+  EXPECT_NE(fast.error().log_detail.find("fast: circuit breaker open"), std::string::npos)
+      << fast.error().log_detail;
+  EXPECT_EQ(ran, 0);
+  Status ping = db->ping();
+  ASSERT_FALSE(ping);
+  EXPECT_NE(ping.error().log_detail.find("ping: circuit breaker open"), std::string::npos);
+
+  // After the cooldown, a trial against a database still gone opens it again...
+  std::filesystem::remove_all(dir.path() / "gone");
+  std::this_thread::sleep_for(cooldown + std::chrono::milliseconds(50));
+  Result<int> trial = with_session<Result<int>>(*db, "trial", select_one);
+  ASSERT_FALSE(trial);
+  EXPECT_NE(trial.error().log_detail.find("trial: reconnect: "), std::string::npos);
+  EXPECT_EQ(db->breaker().state(), CircuitBreaker::State::kOpen);
+  EXPECT_EQ(db->breaker().openings(), 2u);
+  EXPECT_EQ(ran, 0);
+
+  // ...and the next trial, the database back, closes it: operations run again.
+  std::filesystem::create_directories(dir.path() / "gone");
+  std::this_thread::sleep_for(cooldown + std::chrono::milliseconds(50));
+  Result<int> back = with_session<Result<int>>(*db, "back", select_one);
+  ASSERT_TRUE(back) << back.error().log_detail;
+  EXPECT_EQ(*back, 1);
+  EXPECT_EQ(db->breaker().state(), CircuitBreaker::State::kClosed);
+  EXPECT_TRUE(db->ping());
+  EXPECT_TRUE(with_session<Result<int>>(*db, "again", select_one));
+}
+
+// A database that answers, even with an error, is no reason to open the circuit.
+TEST(DatabaseBreaker, StatementErrorsAreNotConnectionFailures) {
+  TempDir dir;
+  auto db = Database::open({.url = "sqlite://" + (dir.path() / "x.db").string(),
+                            .pool_size = 1,
+                            .breaker_threshold = 1});
+  for (int i = 0; i < 5; ++i) {
+    Result<int> bad = with_session<Result<int>>(*db, "bad", [](soci::session& sql) -> Result<int> {
+      int v = 0;
+      sql << "SELECT no_such_column FROM no_such_table", soci::into(v);
+      return v;
+    });
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, ErrorCode::kInternal);
+  }
+  EXPECT_EQ(db->breaker().state(), CircuitBreaker::State::kClosed);
+  EXPECT_EQ(db->breaker().openings(), 0u);
 }
 
 TEST(DatabaseOpen, SqliteRelativePathIsRelativeToWorkingDirectory) {
