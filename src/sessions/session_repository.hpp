@@ -26,12 +26,12 @@ class SessionRepository {
   virtual Result<std::vector<Session>> list_active(const std::string& user_id, TimePoint now) = 0;
   virtual Result<std::optional<RefreshToken>> find_refresh(const std::string& hash) = 0;
   // In one transaction: marks `old_hash` rotated (only if it is not rotated yet: compare and
-  // set), stores `successor_sealed` on it, inserts `next`, and updates the session's
-  // last_used_at/ip/user_agent. Returns false (and changes nothing) when another request rotated
-  // `old_hash` first.
+  // set), stores `successor_sealed` on it, inserts `next`, and, when `touch`, updates the
+  // session's last_used_at (to `now`), ip and user_agent. Returns false (and changes nothing)
+  // when another request rotated `old_hash` first.
   virtual Result<bool> rotate(const std::string& old_hash, const std::string& successor_sealed,
                               const RefreshToken& next, TimePoint now, const std::string& ip,
-                              const std::string& user_agent) = 0;
+                              const std::string& user_agent, bool touch) = 0;
   // Sets revoked_at/revoke_reason if not yet revoked. Returns whether it was active before.
   virtual Result<bool> revoke(const std::string& session_id, TimePoint now,
                               const std::string& reason) = 0;

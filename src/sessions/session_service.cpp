@@ -156,8 +156,15 @@ Result<SessionService::Grant> SessionService::rotate(std::string_view presented,
   next.created_at = now;
   next.expires_at = std::min(now + options_.refresh_ttl, (*session)->expires_at);
   const std::string sealed = seal_successor(next_token, presented, random_);
-  auto rotated = sessions_.rotate(hash, sealed, next, now, client.ip.substr(0, 64),
-                                  client.user_agent.substr(0, 512));
+  const std::string ip = client.ip.substr(0, 64);
+  const std::string user_agent = client.user_agent.substr(0, 512);
+  const Session& current = **session;
+  // The session's last use is written at most once per kTouchInterval while the client's IP and
+  // user agent stay the same: a refresh writes one row less, and the sessions list is still
+  // right to the minute.
+  const bool touch = now - current.last_used_at >= kTouchInterval || current.ip != ip ||
+                     current.user_agent != user_agent;
+  auto rotated = sessions_.rotate(hash, sealed, next, now, ip, user_agent, touch);
   if (!rotated) return rotated.error();
   if (!*rotated) {
     // Another request rotated this token a moment ago: treat it as a concurrent refresh.

@@ -7,6 +7,7 @@
 // - end()/end_all(): logout, logout everywhere, password change; revoked ids go to the
 //   revocation list so access tokens of those sessions stop working at once.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,9 @@ class SessionService {
   Result<Tokens> start(const identity::User& user, std::vector<std::string> amr,
                        const ClientInfo& client,
                        std::optional<audit::Event> started = std::nullopt);
+  // A refresh records the session's last use (last_used_at, ip, user_agent) when the IP or user
+  // agent changed, or when the recorded use is this old; otherwise it leaves the row alone.
+  static constexpr std::chrono::seconds kTouchInterval{60};
   Result<Tokens> refresh(std::string_view refresh_token, const ClientInfo& client);
   // The session a refresh token belongs to (for logout by refresh token); kInvalidRefreshToken
   // when unknown.
@@ -72,7 +76,6 @@ class SessionService {
   // session that was still active; "logout.all" once per call).
   Status logout(const std::string& session_id, const ClientInfo& client);
   Result<std::size_t> logout_all(const std::string& user_id, const ClientInfo& client);
-  // Ends one of the user's own sessions; another user's session id is kNotFound.
   // Ends one active session of the user; kNotFound when it is not theirs or not active.
   Status end_own(const std::string& user_id, const std::string& session_id,
                  const std::string& reason = "revoked_by_user");

@@ -88,6 +88,45 @@ TEST_F(SessionServiceTest, RefreshRotates) {
   EXPECT_NE(third->refresh_token, second->refresh_token);
 }
 
+// The session's last use is written when the client's IP or user agent changed, or when the
+// recorded one is kTouchInterval old; a refresh in between writes no session row.
+TEST_F(SessionServiceTest, RefreshRecordsTheLastUseAtMostOncePerIntervalUnlessTheClientChanged) {
+  auto tokens = service_.start(user_, {"pwd"}, client_);
+  ASSERT_TRUE(tokens);
+  const auto started = clock_.now();
+  auto last_use = [&] { return repo_.find(tokens->session_id).value().value(); };
+  auto refresh = [&](const ClientInfo& client) {
+    auto next = service_.refresh(tokens->refresh_token, client);
+    ASSERT_TRUE(next) << code_id(next.error().code);
+    tokens = std::move(next);
+  };
+
+  clock_.advance(SessionService::kTouchInterval - 1s);
+  refresh(client_);
+  EXPECT_EQ(last_use().last_used_at, started);  // same client, too soon: left alone
+
+  clock_.advance(1s);
+  refresh(client_);
+  EXPECT_EQ(last_use().last_used_at, clock_.now());  // the interval has passed
+  const auto touched = clock_.now();
+
+  clock_.advance(5s);
+  refresh(ClientInfo{"198.51.100.20", client_.user_agent});  // another IP: recorded at once
+  EXPECT_EQ(last_use().last_used_at, clock_.now());
+  EXPECT_EQ(last_use().ip, "198.51.100.20");
+  EXPECT_NE(last_use().last_used_at, touched);
+
+  clock_.advance(5s);
+  refresh(ClientInfo{"198.51.100.20", "another-agent/2.0"});  // another user agent: likewise
+  EXPECT_EQ(last_use().last_used_at, clock_.now());
+  EXPECT_EQ(last_use().user_agent, "another-agent/2.0");
+  const auto agent_changed = clock_.now();
+
+  clock_.advance(5s);
+  refresh(ClientInfo{"198.51.100.20", "another-agent/2.0"});
+  EXPECT_EQ(last_use().last_used_at, agent_changed);
+}
+
 TEST_F(SessionServiceTest, ConcurrentRefreshWithinGraceGetsSameSuccessor) {
   auto first = service_.start(user_, {"pwd"}, client_);
   auto a = service_.refresh(first->refresh_token, client_);

@@ -276,7 +276,7 @@ class SqlSessionRepository final : public sessions::SessionRepository {
 
   Result<bool> rotate(const std::string& old_hash, const std::string& successor_sealed,
                       const RefreshToken& next, TimePoint now, const std::string& ip,
-                      const std::string& user_agent) override {
+                      const std::string& user_agent, bool touch) override {
     return with_write_session<Result<bool>>(
         db_, "sessions.rotate",
         [&](soci::session& sql) -> Result<bool> {
@@ -294,13 +294,15 @@ class SqlSessionRepository final : public sessions::SessionRepository {
             return false;
           }
           insert_refresh(db_, sql, next);
-          with_prepared<TouchSession>(db_, sql, TouchSession::kQuery, [&](TouchSession& q) {
-            q.at = to_db(now);
-            q.ip = ip;
-            q.user_agent = user_agent;
-            q.id = next.session_id;
-            q.st.execute(true);
-          });
+          if (touch) {
+            with_prepared<TouchSession>(db_, sql, TouchSession::kQuery, [&](TouchSession& q) {
+              q.at = to_db(now);
+              q.ip = ip;
+              q.user_agent = user_agent;
+              q.id = next.session_id;
+              q.st.execute(true);
+            });
+          }
           tx.commit();
           return true;
         },

@@ -139,7 +139,7 @@ TEST_P(SessionRepositoryContract, RotateIsCompareAndSet) {
   clock_.advance(std::chrono::minutes(5));
   RefreshToken next = make_token(s);
   auto r = repo_->rotate(first.hash, "sealed-successor-1", next, clock_.now(), "198.51.100.1",
-                         "curl/8 'x'");
+                         "curl/8 'x'", /*touch=*/true);
   ASSERT_TRUE(r) << r.error().log_detail;
   EXPECT_TRUE(*r);
 
@@ -161,8 +161,8 @@ TEST_P(SessionRepositoryContract, RotateIsCompareAndSet) {
   // The same hash again: refused, nothing inserted, nothing overwritten.
   clock_.advance(std::chrono::minutes(1));
   RefreshToken again = make_token(s);
-  auto second =
-      repo_->rotate(first.hash, "sealed-successor-2", again, clock_.now(), "192.0.2.9", "other");
+  auto second = repo_->rotate(first.hash, "sealed-successor-2", again, clock_.now(), "192.0.2.9",
+                              "other", true);
   ASSERT_TRUE(second) << second.error().log_detail;
   EXPECT_FALSE(*second);
   auto not_inserted = repo_->find_refresh(again.hash);
@@ -177,9 +177,27 @@ TEST_P(SessionRepositoryContract, RotateIsCompareAndSet) {
   EXPECT_EQ(testing::count_rows(t_.db(), "refresh_tokens"), 2);
 
   // Rotating an unknown hash is refused too.
-  auto unknown = repo_->rotate(std::string(64, 'f'), "x", make_token(s), clock_.now(), "", "");
+  auto unknown =
+      repo_->rotate(std::string(64, 'f'), "x", make_token(s), clock_.now(), "", "", true);
   ASSERT_TRUE(unknown);
   EXPECT_FALSE(*unknown);
+}
+
+TEST_P(SessionRepositoryContract, RotateWithoutTouchLeavesTheSessionRowAlone) {
+  Session s = create_session(user_id_);
+  clock_.advance(std::chrono::seconds(20));
+  RefreshToken next = make_token(s);
+  auto r = repo_->rotate(first_tokens_[s.id].hash, "sealed", next, clock_.now(), "192.0.2.1",
+                         "other-agent", /*touch=*/false);
+  ASSERT_TRUE(r) << r.error().log_detail;
+  EXPECT_TRUE(*r);
+  auto fresh = repo_->find_refresh(next.hash);
+  ASSERT_TRUE(fresh && fresh->has_value());  // rotated all the same
+  auto untouched = repo_->find(s.id);
+  ASSERT_TRUE(untouched && untouched->has_value());
+  EXPECT_EQ((*untouched)->last_used_at, s.last_used_at);
+  EXPECT_EQ((*untouched)->ip, s.ip);
+  EXPECT_EQ((*untouched)->user_agent, s.user_agent);
 }
 
 TEST_P(SessionRepositoryContract, ConcurrentRotationsOfOneTokenHaveOneWinner) {
@@ -193,7 +211,8 @@ TEST_P(SessionRepositoryContract, ConcurrentRotationsOfOneTokenHaveOneWinner) {
   TimePoint now = clock_.now();
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
-      auto r = repo_->rotate(first.hash, "sealed" + std::to_string(i), nexts[i], now, "ip", "ua");
+      auto r =
+          repo_->rotate(first.hash, "sealed" + std::to_string(i), nexts[i], now, "ip", "ua", true);
       if (!r) {
         ++errors;
       } else if (*r) {
@@ -329,8 +348,8 @@ TEST_P(SessionRepositoryContract, PurgeExpiredRemovesExpiredSessionsAndTokens) {
   RefreshToken stale = make_token(live);
   stale.expires_at = clock_.now() + std::chrono::seconds(10);
   RefreshToken current = make_token(live);
-  ASSERT_TRUE(repo_->rotate(first_tokens_[live.id].hash, "s", stale, clock_.now(), "", ""));
-  ASSERT_TRUE(repo_->rotate(stale.hash, "s", current, clock_.now(), "", ""));
+  ASSERT_TRUE(repo_->rotate(first_tokens_[live.id].hash, "s", stale, clock_.now(), "", "", true));
+  ASSERT_TRUE(repo_->rotate(stale.hash, "s", current, clock_.now(), "", "", true));
   EXPECT_EQ(testing::count_rows(t_.db(), "refresh_tokens"), 4);
 
   clock_.advance(std::chrono::minutes(2));

@@ -243,17 +243,19 @@ class FakeSessionRepository final : public sessions::SessionRepository {
   }
   Result<bool> rotate(const std::string& old_hash, const std::string& sealed,
                       const sessions::RefreshToken& next, TimePoint now, const std::string& ip,
-                      const std::string& ua) override {
+                      const std::string& ua, bool touch) override {
     std::lock_guard lock(mutex_);
     auto it = tokens_.find(old_hash);
     if (it == tokens_.end() || it->second.rotated_at) return false;
     it->second.rotated_at = now;
     it->second.successor_sealed = sealed;
     tokens_[next.hash] = next;
-    auto& s = sessions_[next.session_id];
-    s.last_used_at = now;
-    s.ip = ip;
-    s.user_agent = ua;
+    if (touch) {
+      auto& s = sessions_[next.session_id];
+      s.last_used_at = now;
+      s.ip = ip;
+      s.user_agent = ua;
+    }
     return true;
   }
   Result<bool> revoke(const std::string& id, TimePoint now, const std::string& reason) override {
