@@ -366,7 +366,6 @@ Error Database::error_from(soci::session& sql, const std::exception& e, std::str
       // wait connect_timeout more for its 503. The session's next user reconnects it (lease(),
       // reopen_if_closed()).
       disconnect(sql);
-      note_lost(sql);
       return Error{ErrorCode::kUnavailable, "database unavailable", {}, 1, std::move(detail)};
     case Failure::kTransient:
       return Error{ErrorCode::kUnavailable, "database busy", {}, 1, std::move(detail)};
@@ -388,7 +387,6 @@ Status Database::reconnect(soci::session& sql, std::string_view operation) {
     // It also matters for a proxy session (`soci::session sql(pool)`): soci's reconnect() deleted
     // the pooled session's backend and threw before updating the proxy, left pointing at it.
     disconnect(sql);
-    note_lost(sql);
     return Error{ErrorCode::kUnavailable,
                  "database unavailable",
                  {},
@@ -403,26 +401,32 @@ void Database::disconnect(soci::session& sql) noexcept {
     sql.close();
   } catch (...) {
   }
+  if (breaker_->failure(std::chrono::steady_clock::now())) {
+    log_breaker(true);
+  }
+  for (std::size_t i = 0; i < pool_size_; ++i) {
+    if (&pool_->at(i) == &sql) lost_[i] = true;
+  }
+}
+
+void Database::log_breaker(bool opened) const noexcept {
+  try {
+    if (opened) {
+      log::warn(
+          "database: circuit breaker open: connections failed repeatedly; operations fail "
+          "at once with 503 until a trial gets through",
+          {{"url", redacted_url_}});
+    } else {
+      log::info("database: circuit breaker closed: the database answers again",
+                {{"url", redacted_url_}});
+    }
+  } catch (...) {  // a log line is not worth terminating for
+  }
 }
 
 Status Database::reopen_if_closed(soci::session& sql, std::string_view operation) {
   if (sql.get_backend() != nullptr) return {};
   return reconnect(sql, operation);
-}
-
-void Database::note_lost(const soci::session& sql) noexcept {
-  if (breaker_->failure(std::chrono::steady_clock::now())) {
-    try {
-      log::warn(
-          "database: circuit breaker open: connections failed repeatedly; operations fail "
-          "at once with 503 until a trial gets through",
-          {{"url", redacted_url_}});
-    } catch (...) {  // a log line is not worth terminating for
-    }
-  }
-  for (std::size_t i = 0; i < pool_size_; ++i) {
-    if (&pool_->at(i) == &sql) lost_[i] = true;
-  }
 }
 
 Database::Lease::Lease(Database& db, std::size_t position)
@@ -443,10 +447,9 @@ Database::Lease::~Lease() {
   if (db_ == nullptr) return;
   if (db_->watchdog_ != nullptr) db_->watchdog_->disarm(position_);
   // The database answered whatever this lease asked, unless it lost its connection (that
-  // failure was counted by note_lost).
+  // failure was counted by disconnect()).
   if (!db_->lost_[position_] && db_->breaker_->success()) {
-    log::info("database: circuit breaker closed: the database answers again",
-              {{"url", db_->redacted_url_}});
+    db_->log_breaker(false);
   }
   db_->last_used_[position_] = std::chrono::steady_clock::now();
   db_->pool_->give_back(position_);

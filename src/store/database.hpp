@@ -180,14 +180,16 @@ class Database {
  private:
   Database();
   Result<Lease> lease_within(std::string_view operation, std::chrono::milliseconds wait);
-  // `sql` lost its connection (or could not get one): a failure for the circuit breaker, and
-  // when `sql` is a pooled session, its lease will not count as a success.
-  void note_lost(const soci::session& sql) noexcept;
+  // Logs that the circuit breaker opened (warn) or closed (info), naming the database; never
+  // throws.
+  void log_breaker(bool opened) const noexcept;
   std::string scrub(std::string text) const;
   // Reconnects `sql` and configures the new connection; on failure leaves it closed (no backend)
   // and returns kUnavailable.
   Status reconnect(soci::session& sql, std::string_view operation);
-  // Closes `sql` (no backend left) so that its next user reconnects it.
+  // Closes `sql`, whose connection was lost or could not be made (no backend left), so that its
+  // next user reconnects it. A failure for the circuit breaker; when `sql` is a pooled session,
+  // its lease will not count as a success.
   void disconnect(soci::session& sql) noexcept;
 
   Dialect dialect_ = Dialect::kSqlite;
@@ -198,7 +200,7 @@ class Database {
   // When each pooled session was last given back (by a Lease), by pool position. An entry is
   // only touched by the holder of that position's lease.
   std::vector<std::chrono::steady_clock::time_point> last_used_;
-  // Whether the lease of each pooled position lost its connection (note_lost); likewise only
+  // Whether the lease of each pooled position lost its connection (disconnect); likewise only
   // touched by the holder of that position's lease. Not vector<bool>: neighbours are written by
   // different threads.
   std::unique_ptr<bool[]> lost_;
